@@ -1,0 +1,126 @@
+"""Refusals in words a person understands: JSON under /api, HTML fragments for the page.
+
+Pydantic's validation errors are turned into one short sentence per field
+("learning_rate must be at most 10 (got 50)"). Under /api every 4xx has the
+`ErrorOut` shape; elsewhere the page gets each message as a fragment swapped
+into the slot beside its field (templates/page.html, block `field_errors`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .run import RunError
+from .schemas import ErrorOut, FieldError
+
+_TEMPLATES: dict[str, str] = {
+    "missing": "is required",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "greater_than": "must be greater than {gt}",
+    "less_than": "must be less than {lt}",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "finite_number": "must be a finite number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "string_type": "must be text",
+    "string_too_long": "must be at most {max_length} characters",
+    "literal_error": "must be one of {expected}",
+    "extra_forbidden": "is not a field this request knows",
+    "model_attributes_type": "must be a JSON object",
+    "dict_type": "must be a JSON object",
+    "model_type": "must be a JSON object",
+}
+
+
+class FormError(Exception):
+    """A page form refused: messages by field, for the slots of form `form_id`."""
+
+    def __init__(self, form_id: str, fields: Sequence[str], errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.form_id, self.fields, self.errors = form_id, list(fields), errors
+
+
+def field_name(loc: Sequence[Any]) -> str:
+    """The field a pydantic error location points at ("body" for the body as a whole)."""
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form")]
+    return ".".join(parts) if parts else "body"
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 32 else text[:29] + "..."
+
+
+def human_errors(errors: Sequence[dict[str, Any]]) -> list[FieldError]:
+    """One plain sentence per pydantic error."""
+    out = []
+    for err in errors:
+        kind, ctx = err.get("type", ""), err.get("ctx") or {}
+        field = field_name(err.get("loc", ()))
+        if kind == "json_invalid":
+            text = f"is not valid JSON ({ctx.get('error', 'parse error')})"
+        elif kind in _TEMPLATES:
+            text = _TEMPLATES[kind].format(**ctx)
+            if kind not in ("missing", "extra_forbidden") and "input" in err:
+                text += f" (got {_shown(err['input'])})"
+        else:
+            text = str(err.get("msg", "is not valid")).removeprefix("Value error, ")
+        out.append(FieldError(field=field, message=text))
+    return out
+
+
+def error_body(detail: str, errors: list[FieldError] | None = None) -> dict[str, Any]:
+    """The JSON of an API refusal."""
+    return ErrorOut(detail=detail, errors=errors or []).model_dump()
+
+
+def summary(errors: list[FieldError]) -> str:
+    """All field messages in one line."""
+    return "; ".join(f"{e.field} {e.message}" for e in errors) or "invalid request"
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api")
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    """422 with one sentence per field."""
+    assert isinstance(exc, RequestValidationError)
+    errors = human_errors(exc.errors())
+    if _is_api(request):
+        return JSONResponse(error_body(summary(errors), errors), status_code=422)
+    raise FormError("page", [], errors)
+
+
+async def _run_error(request: Request, exc: Exception) -> Response:
+    """The run refused an action: 409 (not now) or 422 (not this value)."""
+    assert isinstance(exc, RunError)
+    field = [FieldError(field=exc.field, message=exc.message)] if exc.field else []
+    return JSONResponse(error_body(exc.message, field), status_code=exc.status_code)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's errors (404, 405, 413, ...) in the API's shape."""
+    assert isinstance(exc, StarletteHTTPException)
+    headers = getattr(exc, "headers", None)
+    if _is_api(request) or exc.status_code != 404:
+        return JSONResponse(error_body(str(exc.detail)), exc.status_code, headers=headers)
+    return JSONResponse(error_body("no such page"), 404)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that keep refusals human (the page's own come from views)."""
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(RunError, _run_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

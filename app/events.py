@@ -1,0 +1,122 @@
+"""Fan-out of training events to any number of Server-Sent-Event subscribers.
+
+The training thread calls `EventHub.publish`; it never touches a queue itself.
+`publish` hands the event to the event loop with `loop.call_soon_threadsafe`,
+and there, on the loop's own thread, the event gets its id and goes into one
+bounded `asyncio.Queue` per subscriber. A queue that is full drops its oldest
+event to make room, so a slow browser loses intermediate updates but never the
+latest one, and never slows training. A subscriber that goes away takes its
+queue with it.
+
+A short ring of recent events lets a client that reconnects with
+`Last-Event-ID` catch up on what it missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+#: The event kinds of DESIGN "Public contract of the web app".
+EVENT_KINDS = ("progress", "sample", "state")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event: a kind (progress, sample, state), its payload, and its id on the stream."""
+
+    id: int
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class EventHub:
+    """Bounded queue per subscriber; publish from any thread, deliver on the loop."""
+
+    def __init__(self, queue_size: int = 64, replay: int = 256) -> None:
+        self.queue_size = queue_size
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queues: set[asyncio.Queue[Event | None]] = set()
+        self._recent: deque[Event] = deque(maxlen=replay)
+        self._ids = itertools.count(1)
+        self._closed = False
+        self.dropped = 0  # events a full queue had to drop (all subscribers)
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Attach the event loop that owns the queues (the app's lifespan does this)."""
+        self._loop = loop
+        self._closed = False
+
+    @property
+    def subscriber_count(self) -> int:
+        """How many streams are connected now."""
+        return len(self._queues)
+
+    @property
+    def last_id(self) -> int:
+        """The id of the newest event delivered so far (0 before any)."""
+        return self._recent[-1].id if self._recent else 0
+
+    def publish(self, kind: str, data: dict[str, Any]) -> None:
+        """Queue an event for every subscriber; safe from any thread, never blocks."""
+        loop = self._loop
+        if loop is None or self._closed or loop.is_closed():
+            return
+        if _on_loop_thread(loop):
+            self._deliver(kind, data)
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed since the check
+            loop.call_soon_threadsafe(self._deliver, kind, data)
+
+    def _deliver(self, kind: str, data: dict[str, Any]) -> None:
+        """On the loop: number the event, remember it, put it in every queue."""
+        event = Event(next(self._ids), kind, data)
+        self._recent.append(event)
+        for queue in self._queues:
+            self._offer(queue, event)
+
+    def _offer(self, queue: asyncio.Queue[Event | None], event: Event | None) -> None:
+        """put_nowait, dropping the oldest queued event when the queue is full."""
+        while True:
+            try:
+                queue.put_nowait(event)
+                return
+            except asyncio.QueueFull:
+                queue.get_nowait()
+                self.dropped += 1
+
+    async def subscribe(self, last_id: int | None = None) -> AsyncIterator[Event]:
+        """Yield events as they come; first those newer than `last_id`, when given."""
+        queue: asyncio.Queue[Event | None] = asyncio.Queue(self.queue_size)
+        if last_id is not None:
+            for event in self._recent:
+                if event.id > last_id:
+                    self._offer(queue, event)
+        self._queues.add(queue)
+        try:
+            while not self._closed:
+                event = await queue.get()
+                if event is None:
+                    return
+                yield event
+        finally:
+            self._queues.discard(queue)
+
+    def close(self) -> None:
+        """End every stream (on shutdown): each subscriber gets an end marker."""
+        self._closed = True
+        for queue in list(self._queues):
+            self._offer(queue, None)
+
+
+def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    """True when called from the thread running `loop`."""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False

@@ -1,0 +1,385 @@
+"""One training run: a `Trainer`, its state machine, its lock, and what it reports.
+
+States (DESIGN "Public contract of the web app"):
+
+    idle      a fresh model at step 0, not training       start, resume, step
+    running   the training thread steps it                 pause, start (anew), reset
+    paused    stopped by the user; weights kept            resume, step, start, reset
+    diverged  a step's loss or gradient blew up; the       change the learning rate, resume
+              last good weights are kept
+    finished  config.max_steps reached                     start, reset, raise max_steps
+
+Every change takes `lock`; the training thread holds it for one step at a time.
+Readers that need the weights (generate, inspect) take a `snapshot`: a copy
+made under the lock, cached until the weights move again.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rnn_core import RNN, Vocab
+from rnn_core.checkpoint import atomic_write_bytes
+from rnn_core.config import TrainConfig
+from rnn_core.trainer import DivergedError, Trainer
+
+from .datasets import Dataset
+from .events import EventHub
+
+log = logging.getLogger("bptt_lab.run")
+
+STATES = ("idle", "running", "paused", "diverged", "finished")
+CHECKPOINT_FILE = "checkpoint.npz"
+RUN_FILE = "run.json"  # which data set the saved run trains on
+
+
+class RunError(Exception):
+    """An action the run cannot take now (409) or a value it refuses (422), said plainly."""
+
+    def __init__(self, message: str, status_code: int = 409, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.status_code, self.field = message, status_code, field
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A consistent copy of the weights and what goes with them."""
+
+    model: RNN
+    vocab: Vocab
+    config: TrainConfig
+    names: frozenset[str]
+    step: int
+    version: int
+
+
+class RateMeter:
+    """Characters per second of wall-clock time, over windows of about half a second."""
+
+    def __init__(self, window: float = 0.5) -> None:
+        self.window, self.rate = window, 0.0
+        self.restart()
+
+    def restart(self) -> None:
+        """Start a new window (after a pause the old one means nothing)."""
+        self._start, self._chars = time.perf_counter(), 0
+
+    def add(self, chars: int) -> None:
+        """Count the characters of one step."""
+        self._chars += chars
+        elapsed = time.perf_counter() - self._start
+        if elapsed >= self.window:
+            self.rate = self._chars / elapsed
+            self.restart()
+
+
+class Run:
+    """A trainer with a state; see the module docstring."""
+
+    def __init__(
+        self,
+        run_id: str,
+        folder: Path,
+        hub: EventHub,
+        dataset: Dataset,
+        trainer: Trainer,
+        state: str = "idle",
+        progress_hz: float = 10.0,
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.run_id, self.folder, self.hub, self.dataset = run_id, folder, hub, dataset
+        self.lock = threading.Lock()
+        self.state = state
+        self.message: str | None = None  # what happened and what to change (diverged, errors)
+        self.storage_warning: str | None = None  # set while checkpoints cannot be written
+        self.samples: deque[dict[str, Any]] = deque(maxlen=6)
+        self.version = 0  # bumped whenever the weights change
+        self.last_saved = time.monotonic()
+        self._saved_version = -1
+        self._wake, self._period = wake, 1.0 / progress_hz
+        self._meter = RateMeter()
+        self._last_progress = 0.0
+        self._wanted = threading.Event()  # someone waits for the lock: the trainer yields
+        self._snapshot: Snapshot | None = None
+        self._attach(trainer)
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def uniform_loss(self) -> float:
+        """ln V of the model's vocabulary: the loss of guessing uniformly."""
+        return math.log(self.trainer.vocab.size)
+
+    def status(self) -> dict[str, Any]:
+        """The run as GET /api/status reports it (losses in nats per character)."""
+        tr = self.trainer
+        return {
+            "run_id": self.run_id,
+            "state": self.state,
+            "step": tr.step,
+            "epoch": tr.epoch,
+            "train_loss": _finite(self.train_loss),
+            "val_loss": _finite(self.val_loss),
+            "chars_per_sec": round(self._meter.rate, 1) if self.state == "running" else 0.0,
+            "uniform_loss": self.uniform_loss,
+            "message": self.message,
+            "storage_warning": self.storage_warning,
+            "config": tr.config.to_dict(),
+            "dataset": self.dataset.summary(),
+        }
+
+    def history(self) -> list[dict[str, Any]]:
+        """A copy of the loss history (read without the lock: list() is atomic)."""
+        return list(self.trainer.history)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the run's lock, asking the training thread to make way."""
+        self._wanted.set()
+        with self.lock:
+            self._wanted.clear()
+            yield
+
+    def snapshot(self) -> Snapshot:
+        """The current weights, copied under the lock (and reused until they change)."""
+        snap = self._snapshot
+        if snap is not None and snap.version == self.version:
+            return snap
+        with self.locked():
+            tr = self.trainer
+            snap = Snapshot(
+                tr.model.copy(), tr.vocab, tr.config, self.dataset.name_set, tr.step, self.version
+            )
+            self._snapshot = snap
+        return snap
+
+    # ----------------------------------------------------------------- training
+    def train_once(self) -> None:
+        """One step by the training thread (a no-op unless running)."""
+        with self.lock:
+            if self.state == "running":
+                self._step()
+        if self._wanted.is_set():
+            time.sleep(0.0005)  # let a waiting request take the lock before the next step
+
+    def _step(self) -> bool:
+        """One step, then evaluate or sample when due; the lock is held. False if it failed."""
+        tr = self.trainer
+        try:
+            tr.train_step()
+            if tr.step % tr.config.eval_every == 0:
+                tr.evaluate()
+            if tr.step % tr.config.sample_every == 0:
+                tr.sample_names()
+        except DivergedError as exc:
+            self._set_state("diverged", _diverged_message(exc, tr.config))
+            return False
+        except Exception as exc:  # a bug must not kill the training thread
+            log.exception("training step failed")
+            self._set_state("paused", f"training stopped on an internal error: {exc}")
+            return False
+        if tr.finished:
+            self._set_state("finished", f"reached max_steps = {tr.config.max_steps:,}")
+        return True
+
+    # ------------------------------------------------------------------ actions
+    def start(self, trainer: Trainer, dataset: Dataset) -> None:
+        """Replace the run by a new one and train it."""
+        with self.locked():
+            self.dataset = dataset
+            self._attach(trainer)
+            trainer.evaluate()
+            self._set_state("running")
+        self._write_run_file()
+
+    def pause(self) -> None:
+        """Stop stepping; keep everything; save."""
+        with self.locked():
+            self._require({"running"}, "pause")
+            self._set_state("paused")
+        self.save()
+
+    def resume(self) -> None:
+        """Train again from where the run stopped."""
+        with self.locked():
+            self._require({"idle", "paused", "diverged"}, "resume")
+            self._set_state("running")
+
+    def step(self) -> None:
+        """Take exactly one step while not running."""
+        with self.locked():
+            self._require({"idle", "paused", "diverged"}, "take one step")
+            ok = self._step()
+            if ok and self.state != "finished":
+                self._set_state("paused")
+            self._publish_progress()
+            if not ok:
+                raise RunError(self.message or "the step failed")
+
+    def reset(self, trainer: Trainer) -> None:
+        """Fresh weights, same configuration, step 0, not training."""
+        with self.locked():
+            self._attach(trainer)
+            trainer.evaluate()
+            self._set_state("idle")
+        self.save()
+
+    def load(self, trainer: Trainer) -> None:
+        """Continue a run from an uploaded checkpoint, paused."""
+        with self.locked():
+            self._attach(trainer)
+            state = "finished" if trainer.finished else "paused"
+            self._set_state(state, f"loaded a checkpoint at step {trainer.step:,}")
+        self.save()
+
+    def configure(self, learning_rate: float | None, max_steps: int | None) -> None:
+        """Change what may change while running: the learning rate, the step budget."""
+        with self.locked():
+            tr = self.trainer
+            if learning_rate is not None:
+                tr.set_learning_rate(learning_rate)
+            if max_steps is not None:
+                tr.config = tr.config.replace(max_steps=max_steps)
+            if self.state == "finished" and not tr.finished:
+                self._set_state("paused", f"max_steps raised to {max_steps:,}")
+            elif self.state == "running" and tr.finished:
+                self._set_state("finished", f"reached max_steps = {tr.config.max_steps:,}")
+            else:
+                self._publish_state()
+
+    # -------------------------------------------------------------- persistence
+    def checkpoint_bytes(self) -> bytes:
+        """The whole run as a checkpoint file's bytes (taken under the lock)."""
+        buffer = io.BytesIO()
+        with self.locked():
+            self.trainer.save(buffer)
+        return buffer.getvalue()
+
+    def save_if_due(self, seconds: float) -> None:
+        """Save when the weights moved and `seconds` passed since the last save."""
+        if self.version != self._saved_version and time.monotonic() - self.last_saved >= seconds:
+            self.save()
+
+    def save(self) -> bool:
+        """Write the checkpoint atomically; on a storage error warn and keep training."""
+        version = self.version
+        try:
+            atomic_write_bytes(self.folder / CHECKPOINT_FILE, self.checkpoint_bytes())
+        except (OSError, ValueError) as exc:
+            warning = f"checkpoints cannot be saved to {self.folder}: {exc}"
+            if warning != self.storage_warning:
+                log.warning(warning)
+                self.storage_warning = warning
+                self._publish_state()
+            return False
+        finally:
+            self.last_saved = time.monotonic()
+        self._saved_version = version
+        if self.storage_warning:
+            self.storage_warning = None
+            self._publish_state()
+        return True
+
+    def _write_run_file(self) -> None:
+        """Remember which data set this run uses (read back on restart)."""
+        payload = json.dumps({"dataset": self.dataset.source}).encode()
+        try:
+            atomic_write_bytes(self.folder / RUN_FILE, payload)
+        except OSError as exc:
+            self.storage_warning = f"cannot write {self.folder / RUN_FILE}: {exc}"
+
+    # ---------------------------------------------------------------- internals
+    def _attach(self, trainer: Trainer) -> None:
+        """Make `trainer` this run's, listening to its callbacks."""
+        self.trainer = trainer
+        self.train_loss: float | None = _last(trainer.history, "train_loss")
+        self.val_loss: float | None = _last(trainer.history, "val_loss")
+        self.message = None
+        self.samples.clear()
+        self.version += 1
+        self._meter = RateMeter()
+        trainer.add_callback("on_step_end", self._on_step_end)
+        trainer.add_callback("on_evaluation", self._on_evaluation)
+        trainer.add_callback("on_sample", self._on_sample)
+
+    def _require(self, allowed: set[str], action: str) -> None:
+        if self.state not in allowed:
+            hint = {
+                "running": "pause it first",
+                "finished": "start a new run, or raise max_steps",
+                "idle": "press Start or Resume",
+                "paused": "press Resume",
+                "diverged": "lower the learning rate, then Resume",
+            }[self.state]
+            raise RunError(f"cannot {action}: the run is {self.state}; {hint}")
+
+    def _set_state(self, state: str, message: str | None = None) -> None:
+        self.state, self.message = state, message
+        self._meter.restart()
+        self._publish_state()
+        if state == "running":
+            self._wake()
+
+    def _on_step_end(self, trainer: Trainer, info: dict[str, Any]) -> None:
+        self.train_loss = info["train_loss"]
+        self.version += 1
+        self._meter.add(info["chars"])
+        if time.perf_counter() - self._last_progress >= self._period:
+            self._publish_progress()
+
+    def _on_evaluation(self, trainer: Trainer, info: dict[str, Any]) -> None:
+        self.val_loss = info["val_loss"]
+        self._publish_progress()
+
+    def _on_sample(self, trainer: Trainer, info: dict[str, Any]) -> None:
+        entry = {"step": info["step"], "names": list(info["names"])}
+        self.samples.appendleft(entry)
+        self.hub.publish("sample", {"run_id": self.run_id, **entry})
+
+    def _publish_progress(self) -> None:
+        self._last_progress = time.perf_counter()
+        tr = self.trainer
+        self.hub.publish(
+            "progress",
+            {
+                "run_id": self.run_id,
+                "state": self.state,
+                "step": tr.step,
+                "epoch": tr.epoch,
+                "train_loss": _finite(self.train_loss),
+                "val_loss": _finite(self.val_loss),
+                "chars_per_sec": round(self._meter.rate, 1),
+            },
+        )
+
+    def _publish_state(self) -> None:
+        self.hub.publish("state", self.status())
+
+
+def _last(history: list[dict[str, Any]], key: str) -> float | None:
+    """The newest value of `key` in a loss history."""
+    return next((p[key] for p in reversed(history) if key in p), None)
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no NaN: a missing or non-finite loss is null."""
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _diverged_message(exc: DivergedError, config: TrainConfig) -> str:
+    """What happened and what to change, for the page and /api/status."""
+    return (
+        f"Training diverged at {exc}. The weights of the last good step are kept. "
+        f"Lower the learning rate (now {config.learning_rate:g}; Adam likes about 0.01, "
+        "SGD about 0.1) or turn on clipping, then press Resume."
+    )

@@ -1,0 +1,177 @@
+"""Request and response bodies of the JSON API, every field bounded.
+
+The same request models check the page's forms, so a value is refused with the
+same words on the page as in the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from rnn_core.config import TrainConfig
+
+MAX_PREFIX = 20
+MAX_NAME_CHARS = 40
+SEED_MAX = 2**31 - 1
+
+
+def _blank_is_none(value: Any) -> Any:
+    """A form's empty text box means "none" (no clipping, a random seed)."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+class Body(BaseModel):
+    """Strict about unknown fields, NaN and infinity."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class TrainRequest(Body):
+    """The whole training configuration (rnn_core TrainConfig) and the data set."""
+
+    hidden_size: int = Field(100, ge=1, le=512, description="D_h, the size of h(t)")
+    activation: Literal["sigmoid", "tanh", "relu"] = Field("sigmoid", description="sigma, Eq. 1.2")
+    optimizer: Literal["sgd", "adagrad", "adam"] = "adam"
+    learning_rate: float = Field(0.01, gt=0, le=10)
+    momentum: float = Field(0.9, ge=0, lt=1, description="SGD only")
+    batch_size: int = Field(32, ge=1, le=512, description="names per step")
+    clip_value: float | None = Field(5.0, gt=0, le=1e4, description="element-wise; null: off")
+    clip_norm: float | None = Field(None, gt=0, le=1e4, description="global norm; null: off")
+    seed: int = Field(0, ge=0, le=SEED_MAX)
+    dtype: Literal["float32", "float64"] = "float32"
+    val_fraction: float = Field(0.1, ge=0, le=0.5)
+    eval_every: int = Field(100, ge=1, le=100_000, description="steps between validation losses")
+    sample_every: int = Field(200, ge=1, le=100_000, description="steps between sampled names")
+    max_steps: int = Field(20_000, ge=1, le=10_000_000)
+    history_limit: int = Field(1_000, ge=10, le=2_000, description="loss-history points kept")
+    dataset: Literal["bundled", "uploaded"] = "bundled"
+
+    blank_clip = field_validator("clip_value", "clip_norm", mode="before")(_blank_is_none)
+
+    def to_config(self) -> TrainConfig:
+        """The rnn_core config these fields describe."""
+        return TrainConfig(**self.model_dump(exclude={"dataset"})).validate()
+
+
+class ConfigPatch(Body):
+    """What may change while a run trains."""
+
+    learning_rate: float | None = Field(None, gt=0, le=10)
+    max_steps: int | None = Field(None, ge=1, le=10_000_000)
+
+    @model_validator(mode="after")
+    def _something(self) -> ConfigPatch:
+        if self.learning_rate is None and self.max_steps is None:
+            raise ValueError("give learning_rate or max_steps")
+        return self
+
+
+class GenerateRequest(Body):
+    """How many names to write, and how."""
+
+    count: int = Field(10, ge=1, le=50)
+    temperature: float = Field(1.0, ge=0, le=5, description="0: always the likeliest character")
+    prefix: str = Field("", max_length=MAX_PREFIX, description="every name starts with it")
+    max_length: int = Field(20, ge=1, le=MAX_NAME_CHARS)
+    seed: int | None = Field(None, ge=0, le=SEED_MAX, description="null: a different draw each time")
+
+    blank_seed = field_validator("seed", mode="before")(_blank_is_none)
+
+    @field_validator("prefix", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("max_length")
+    @classmethod
+    def _fits(cls, value: int, info: ValidationInfo) -> int:
+        prefix = info.data.get("prefix", "")
+        if len(prefix) > value:
+            raise ValueError(f"must be at least the prefix's length ({len(prefix)})")
+        return value
+
+
+class NameOut(BaseModel):
+    """One generated name."""
+
+    name: str
+    log_prob: float = Field(description="ln P(name, end) under the model, nats (= -J, Eq. 3.3)")
+    log_prob_per_char: float = Field(description="log_prob per step, nats/char")
+    novel: bool = Field(description="not in the data set")
+    ended: bool = Field(description="false when max_length cut the name")
+
+
+class GenerateResponse(BaseModel):
+    """Sampled names and the greedy (argmax) one."""
+
+    names: list[NameOut]
+    greedy: NameOut
+    step: int = Field(description="the training step of the weights used")
+
+
+class DatasetOut(BaseModel):
+    """A data set the server can train on."""
+
+    source: Literal["bundled", "uploaded"]
+    filename: str
+    names: int
+    vocab_size: int
+
+
+class ConfigOut(BaseModel):
+    """The training configuration in use (rnn_core TrainConfig)."""
+
+    hidden_size: int
+    activation: str
+    optimizer: str
+    learning_rate: float
+    momentum: float
+    batch_size: int
+    clip_value: float | None
+    clip_norm: float | None
+    seed: int
+    dtype: str
+    val_fraction: float
+    eval_every: int
+    sample_every: int
+    max_steps: int
+    history_limit: int
+
+
+class StatusOut(BaseModel):
+    """The run as it is now; losses in nats per character."""
+
+    run_id: str
+    state: Literal["idle", "running", "paused", "diverged", "finished"]
+    step: int
+    epoch: int
+    train_loss: float | None = Field(description="J per character of the last batch (Eq. 3.3)")
+    val_loss: float | None = Field(description="J per character on the held-out names")
+    chars_per_sec: float
+    uniform_loss: float = Field(description="ln V: the loss of guessing uniformly")
+    message: str | None = Field(description="what happened and what to change, if anything")
+    storage_warning: str | None
+    config: ConfigOut
+    dataset: DatasetOut
+
+
+class FieldError(BaseModel):
+    """A refused value: which field, and why."""
+
+    field: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx answer of the API."""
+
+    detail: str
+    errors: list[FieldError] = Field(default_factory=list)

@@ -1,0 +1,232 @@
+"""The training service: runs keyed by id, and the one thread that trains them.
+
+Today there is one run, `DEFAULT_RUN`; the routes under /api act on it. The
+registry keeps the door open for per-visitor runs later (DESIGN "Who may drive,
+and growing past one run") without reshaping the routes.
+
+The thread is started and stopped by the app's lifespan. It steps every running
+run, one batch at a time, each under that run's lock, and saves checkpoints
+every `checkpoint_seconds`. Everything a request needs from it is either a
+quick action under the lock or a snapshot of the weights; the event loop never
+waits on a training step.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from rnn_core.config import TrainConfig
+from rnn_core.data import NamesError
+from rnn_core.sampling import SampledName, greedy, sample_with_log_probs
+from rnn_core.trainer import Trainer
+from rnn_core.vocab import VocabError
+
+from .datasets import (
+    BUNDLED,
+    UPLOADED,
+    Dataset,
+    bundled_dataset,
+    load_saved_upload,
+    parse_upload,
+    save_upload,
+)
+from .events import EventHub
+from .run import CHECKPOINT_FILE, RUN_FILE, Run, RunError
+from .settings import Settings
+
+log = logging.getLogger("bptt_lab.training")
+
+DEFAULT_RUN = "default"
+
+
+@dataclass(frozen=True)
+class GeneratedName:
+    """A generated name, its log-probability under the model, and whether it is new."""
+
+    name: str
+    log_prob: float  # nats, the whole name with its end token (when it ended)
+    log_prob_per_char: float  # log_prob divided by the steps it covers
+    novel: bool  # not in the data set
+    ended: bool  # False when max_length cut it
+
+
+class TrainingService:
+    """The runs of this server and the thread that trains them."""
+
+    def __init__(self, settings: Settings, hub: EventHub, config: TrainConfig) -> None:
+        self.settings, self.hub, self.default_config = settings, hub, config
+        self.runs: dict[str, Run] = {}
+        self.uploaded: Dataset | None = None
+        self.bundled: Dataset | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --------------------------------------------------------------- lifecycle
+    def open(self) -> None:
+        """Load (or resume) the default run, start the thread, and train if autostart is on."""
+        folder = self.settings.runs_dir / DEFAULT_RUN
+        self.bundled = bundled_dataset(self.settings.names_file)
+        self.uploaded = load_saved_upload(folder)
+        run = self._resume(folder) or self._fresh(folder)
+        self.runs[DEFAULT_RUN] = run
+        self._thread = threading.Thread(target=self._work, name="bptt-trainer", daemon=True)
+        self._thread.start()
+        if self.settings.autostart and run.state in ("idle", "paused"):
+            run.resume()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the thread after its current step and save every run."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        for run in self.runs.values():
+            run.save()
+
+    def run(self, run_id: str = DEFAULT_RUN) -> Run:
+        """The run with this id (404 when there is none)."""
+        try:
+            return self.runs[run_id]
+        except KeyError:
+            raise RunError(f"no run {run_id!r}", status_code=404) from None
+
+    def _work(self) -> None:
+        """The training thread: step every running run; sleep when none runs."""
+        while not self._stop.is_set():
+            busy = False
+            for run in list(self.runs.values()):
+                if run.state == "running":
+                    run.train_once()
+                    busy = True
+                run.save_if_due(self.settings.checkpoint_seconds)
+            if not busy:
+                self._wake.wait(0.5)
+                self._wake.clear()
+
+    # ----------------------------------------------------------------- actions
+    def dataset(self, source: str) -> Dataset:
+        """The bundled names or the uploaded ones (422 if none was uploaded)."""
+        if source == UPLOADED:
+            if self.uploaded is None:
+                raise RunError("no names file uploaded yet", status_code=422, field="dataset")
+            return self.uploaded
+        assert self.bundled is not None
+        return self.bundled
+
+    def start(self, config: TrainConfig, source: str = BUNDLED, run_id: str = DEFAULT_RUN) -> None:
+        """A new run with `config` on the chosen data set, training at once."""
+        dataset = self.dataset(source)
+        self.run(run_id).start(_new_trainer(config, dataset), dataset)
+
+    def reset(self, run_id: str = DEFAULT_RUN) -> None:
+        """Fresh weights for the run, same configuration and data, not training."""
+        run = self.run(run_id)
+        run.reset(_new_trainer(run.trainer.config, run.dataset))
+
+    def load_checkpoint(self, data: bytes, run_id: str = DEFAULT_RUN) -> None:
+        """Continue the run from checkpoint bytes; a bad file changes nothing (422)."""
+        run = self.run(run_id)
+        try:
+            trainer = Trainer.resume(data, run.dataset.names)
+        except ValueError as exc:  # CheckpointError, VocabError, NamesError are ValueErrors
+            raise RunError(f"checkpoint refused: {exc}", status_code=422, field="file") from None
+        run.load(trainer)
+
+    def upload_names(self, data: bytes, filename: str) -> Dataset:
+        """Check and keep an uploaded names file; the next start may train on it."""
+        try:
+            dataset = parse_upload(data, filename)
+        except NamesError as exc:
+            raise RunError(f"names file refused: {exc}", status_code=422, field="file") from None
+        folder = self.run().folder
+        try:
+            save_upload(folder, dataset)
+        except OSError as exc:
+            log.warning("cannot keep the uploaded names in %s: %s", folder, exc)
+        self.uploaded = dataset
+        return dataset
+
+    def generate(
+        self,
+        count: int,
+        temperature: float,
+        prefix: str = "",
+        max_length: int = 20,
+        seed: int | None = None,
+        run_id: str = DEFAULT_RUN,
+    ) -> tuple[list[GeneratedName], GeneratedName, int]:
+        """`count` names sampled from a snapshot of the weights, the greedy one, and the step."""
+        snap = self.run(run_id).snapshot()
+        try:
+            drawn = sample_with_log_probs(
+                snap.model, snap.vocab, count, temperature, prefix, max_length, seed
+            )
+            best = greedy(snap.model, snap.vocab, prefix, max_length)
+        except VocabError as exc:
+            raise RunError(f"prefix: {exc}", status_code=422, field="prefix") from None
+        except ValueError as exc:
+            raise RunError(str(exc), status_code=422, field="prefix") from None
+
+        def described(s: SampledName) -> GeneratedName:
+            steps = len(s.name) + (1 if s.ended else 0)
+            return GeneratedName(
+                s.name, s.log_prob, s.log_prob / max(steps, 1), s.name not in snap.names, s.ended
+            )
+
+        return [described(s) for s in drawn], described(best), snap.step
+
+    # ------------------------------------------------------------- internals
+    def _new_run(self, folder: Path, dataset: Dataset, trainer: Trainer, state: str) -> Run:
+        return Run(
+            DEFAULT_RUN,
+            folder,
+            self.hub,
+            dataset,
+            trainer,
+            state=state,
+            progress_hz=self.settings.progress_hz,
+            wake=self._wake.set,
+        )
+
+    def _fresh(self, folder: Path) -> Run:
+        """A new run on the bundled names with the default config, at step 0."""
+        assert self.bundled is not None
+        trainer = _new_trainer(self.default_config, self.bundled)
+        run = self._new_run(folder, self.bundled, trainer, "idle")
+        trainer.evaluate()
+        return run
+
+    def _resume(self, folder: Path) -> Run | None:
+        """The run saved in `folder`, paused; None if there is none or it cannot be read."""
+        path = folder / CHECKPOINT_FILE
+        if not path.is_file():
+            return None
+        dataset = self.bundled
+        try:
+            saved = json.loads((folder / RUN_FILE).read_text())
+            if saved.get("dataset") == UPLOADED and self.uploaded is not None:
+                dataset = self.uploaded
+        except (OSError, ValueError, AttributeError):
+            pass
+        assert dataset is not None
+        try:
+            trainer = Trainer.resume(path, dataset.names)
+        except (ValueError, OSError) as exc:
+            log.warning("not resuming %s: %s", path, exc)
+            return None
+        run = self._new_run(folder, dataset, trainer, "finished" if trainer.finished else "paused")
+        log.info("resumed %s at step %d", path, trainer.step)
+        return run
+
+
+def _new_trainer(config: TrainConfig, dataset: Dataset) -> Trainer:
+    """A trainer for `config` on `dataset` (422 naming the field if the config is unusable)."""
+    try:
+        return Trainer(config, dataset.names)
+    except (ValueError, NamesError) as exc:
+        raise RunError(str(exc), status_code=422) from None

@@ -1,0 +1,25 @@
+"""rnn_core: the seed's recurrent network in NumPy, with exact BPTT and gamma tracing.
+
+The public contract (DESIGN "Public contract of rnn_core"):
+
+    from rnn_core import Vocab, RNN, trace_gammas, sample, save_checkpoint, load_checkpoint
+"""
+
+from .model import PARAM_NAMES, RNN
+from .sampling import SampledName, greedy, log_prob, sample, sample_with_log_probs
+from .trace import GammaTrace, trace_gammas
+from .vocab import Vocab, VocabError
+
+__all__ = [
+    "PARAM_NAMES",
+    "RNN",
+    "GammaTrace",
+    "SampledName",
+    "Vocab",
+    "VocabError",
+    "greedy",
+    "log_prob",
+    "sample",
+    "sample_with_log_probs",
+    "trace_gammas",
+]

@@ -1,0 +1,500 @@
+"""The Inspect view of one name: every number part 3 of the page shows, computed once.
+
+Built on ``trace_gammas`` (every gamma_t(k) = dJ(t)/dh(k) by Eq. 6.2), this adds
+what the page and the CLI read off it:
+
+- per step t: the input x(t), the target y(t), J(t) (Eq. 3.2) and the model's
+  top guesses y_hat(t) (Eq. 3.1);
+- |gamma_t(k)| (row t, column k), |gamma(k)| = |dJ/dh(k)| and |dJ/dW_h(k)|
+  (Eq. 5.2), whose sum over k is dJ/dW_h (Eq. 4.1);
+- the seed's accumulation table, one row per k from T down to 1: what step k
+  computes (gamma_k(k)), what it receives from k+1 (sum_{t>k} gamma_t(k)),
+  what it passes to k-1 (W_h^T (gamma(k) o sigma'(z(k))), Eq. 6.2) and what it
+  adds to the gradient (dJ/dW_h(k), Eq. 5.2);
+- the decay |gamma_t(k)| / |gamma_t(t)| by distance t - k, for the model's
+  activation and for the same weights under the others;
+- a gradient check: analytic against centred finite differences, float64.
+
+Pure NumPy, like the rest of rnn_core: the web app and the CLI both read it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .activations import activation_names
+from .gradcheck import GradCheckEntry
+from .inspect_text import char_label, render_gamma_grid
+from .model import PARAM_NAMES, RNN
+from .trace import GammaTrace, trace_gammas
+from .vocab import Vocab
+
+TOP_GUESSES = 3  # next-character guesses shown per step
+GRAD_CHECK_ENTRIES = 3  # entries checked per parameter (the largest |analytic| ones)
+GRAD_CHECK_EPS = 1e-5  # centred difference step; error O(eps^2) ~ 1e-10 relative
+GRAD_CHECK_FLOOR = 1e-8  # relative error denominator floor (gradients that are ~0)
+POWER_ITERATIONS = 40  # for the spectral norm of W_h in the decay bound
+
+
+@dataclass(frozen=True)
+class Guess:
+    """One candidate for the next character and its probability y_hat(t)[c] (Eq. 3.1)."""
+
+    char: str
+    prob: float
+
+
+@dataclass(frozen=True)
+class Step:
+    """One unrolled step t (1-based, as in the seed)."""
+
+    t: int
+    x: str  # the input x(t): "<start>" at t = 1, else the previous character
+    y: str  # the target y(t): the next character, "<end>" at t = T
+    J: float  # J(t), Eq. 3.2
+    p_target: float  # y_hat(t)[y(t)], Eq. 3.1
+    guesses: tuple[Guess, ...]  # the most likely next characters, best first
+
+
+@dataclass(frozen=True)
+class Decay:
+    """|gamma_t(k)| / |gamma_t(t)| against the distance d = t - k for one activation."""
+
+    activation: str
+    max_slope: float  # the largest sigma' can be: 1/4 for sigmoid, 1 for tanh and relu
+    ratios: np.ndarray  # (T, T): ratios[t-1, d]; NaN where d > t - 1 (k would be < 1)
+    median: np.ndarray  # (T,): the median over t of ratios[:, d]
+    mean: np.ndarray  # (T,): the mean over t of ratios[:, d]
+    sigma_prime_mean: float  # the mean of sigma'(z(k)) over steps and units
+    W_h_norm: float  # the spectral norm of W_h (power iteration)
+
+    @property
+    def rate_bound(self) -> float:
+        """Eq. 6.2 shrinks |gamma| by at most max sigma' * |W_h|_2 per step back."""
+        return self.max_slope * self.W_h_norm
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """The seed's accumulation table at step k: one backward step of the second trick."""
+
+    k: int
+    computes: float  # |gamma_k(k)| = |U^T (y_hat(k) - y(k))|
+    receives: float  # |sum_{t>k} gamma_t(k)|: what step k+1 passed back
+    accumulated: float  # |gamma(k)| = |dJ/dh(k)|: the two summed
+    sigma_prime_mean: float  # the mean of sigma'(z(k)) over the units (Eq. 5.1.1)
+    passes: float  # |W_h^T (gamma(k) o sigma'(z(k)))| = |sum_{t>=k} gamma_t(k-1)|, Eq. 6.2
+    adds: float  # |dJ/dW_h(k)| = |(gamma(k) o sigma'(z(k))) h(k-1)^T|, Eq. 5.2
+    running: float  # |sum_{j>=k} dJ/dW_h(j)|: the gradient accumulated so far
+
+
+@dataclass(frozen=True)
+class InspectReport:
+    """Everything the Inspect panel shows for one name under one set of weights."""
+
+    name: str
+    activation: str
+    hidden_size: int
+    vocab_size: int
+    trace: GammaTrace
+    steps: tuple[Step, ...]
+    gamma_norms: np.ndarray  # (T, T): |gamma_t(k)| at [t-1, k-1]
+    accumulated_norms: np.ndarray  # (T,): |gamma(k)| = |dJ/dh(k)|
+    dW_h_norms: np.ndarray  # noqa: N815 (T,): |dJ/dW_h(k)|, Eq. 5.2
+    dW_h_norm: float  # noqa: N815 |dJ/dW_h| = |sum_k dJ/dW_h(k)|, Eq. 4.1
+    table: tuple[TableRow, ...]  # k = T, T-1, ..., 1
+    decays: tuple[Decay, ...]  # the model's activation first
+    grad_check: tuple[GradCheckEntry, ...]
+
+    @property
+    def T(self) -> int:
+        """The number of steps: the name's length plus one."""
+        return self.trace.T
+
+    @property
+    def loss(self) -> float:
+        """J = sum_t J(t), Eq. 3.3."""
+        return self.trace.loss
+
+    @property
+    def dW_h_norm_sum(self) -> float:
+        """sum_k |dJ/dW_h(k)|: at least |dJ/dW_h|, equal only if all terms point one way."""
+        return float(self.dW_h_norms.sum())
+
+    @property
+    def grad_check_max_error(self) -> float:
+        """The worst relative error of the gradient check."""
+        return max((e.rel_error for e in self.grad_check), default=0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain lists and numbers for JSON (what GET /api/inspect returns)."""
+        tr = self.trace
+        return {
+            "name": self.name,
+            "activation": self.activation,
+            "hidden_size": self.hidden_size,
+            "vocab_size": self.vocab_size,
+            "T": self.T,
+            "loss": self.loss,
+            "steps": [
+                {
+                    "t": s.t,
+                    "x": s.x,
+                    "y": s.y,
+                    "J": s.J,
+                    "p_target": s.p_target,
+                    "guesses": [{"char": g.char, "prob": g.prob} for g in s.guesses],
+                }
+                for s in self.steps
+            ],
+            "step_loss": tr.step_loss.tolist(),
+            "gamma": tr.gamma.tolist(),
+            "gamma_norms": self.gamma_norms.tolist(),
+            "accumulated": tr.accumulated.tolist(),
+            "accumulated_norms": self.accumulated_norms.tolist(),
+            "sigma_prime": tr.sigma_prime.tolist(),
+            "dW_h_norms": self.dW_h_norms.tolist(),
+            "dW_h_norm_sum": self.dW_h_norm_sum,
+            "dW_h_norm": self.dW_h_norm,
+            "decay": [
+                {
+                    "activation": d.activation,
+                    "max_slope": d.max_slope,
+                    "W_h_norm": d.W_h_norm,
+                    "rate_bound": d.rate_bound,
+                    "sigma_prime_mean": d.sigma_prime_mean,
+                    # ratios[t-1] has t entries: distances d = 0 .. t-1
+                    "ratios": [_finite_list(d.ratios[t, : t + 1]) for t in range(self.T)],
+                    "median": _finite_list(d.median),
+                    "mean": _finite_list(d.mean),
+                }
+                for d in self.decays
+            ],
+            "table": [vars(row) for row in self.table],
+            "grad_check": [
+                {
+                    "param": e.param,
+                    "index": list(e.index),
+                    "analytic": e.analytic,
+                    "numeric": e.numeric,
+                    "rel_error": e.rel_error,
+                }
+                for e in self.grad_check
+            ],
+        }
+
+
+def _finite_list(values: np.ndarray) -> list[float | None]:
+    """NaN and infinities become None (JSON has no NaN)."""
+    return [float(v) if np.isfinite(v) else None for v in values]
+
+
+# --------------------------------------------------------------------- building
+def build_report(
+    model: RNN,
+    vocab: Vocab,
+    name: str,
+    *,
+    compare: Sequence[str] | None = None,
+    grad_check_entries: int = GRAD_CHECK_ENTRIES,
+) -> InspectReport:
+    """The whole Inspect view of ``name`` under ``model``'s current weights.
+
+    ``compare`` lists the other activations whose decay is shown beside the
+    model's own (default: all the others). ``vocab.encode`` raises VocabError
+    naming a character the vocabulary lacks.
+    """
+    if vocab.size != model.vocab_size:
+        raise ValueError(f"vocabulary has {vocab.size} characters, the model {model.vocab_size}")
+    ids = vocab.encode(name)
+    m = model if model.dtype == np.float64 else model.astype(np.float64)
+    tr = trace_gammas(m, ids)
+    others = [a for a in (compare or activation_names()) if a != m.activation]
+    W_h_norm = spectral_norm(m.W_h)
+    decays = [decay_of(tr, m.act.max_slope, m.activation, W_h_norm)]
+    for other in others:
+        twin = with_activation(m, other)
+        decays.append(decay_of(trace_gammas(twin, ids), twin.act.max_slope, other, W_h_norm))
+    table, dW_h_norms, dW_h_norm = accumulation_table(tr, m.W_h)
+    return InspectReport(
+        name=name,
+        activation=m.activation,
+        hidden_size=m.hidden_size,
+        vocab_size=m.vocab_size,
+        trace=tr,
+        steps=unrolled_steps(tr, vocab),
+        gamma_norms=tr.gamma_norms,
+        accumulated_norms=np.linalg.norm(tr.accumulated, axis=1),
+        dW_h_norms=dW_h_norms,
+        dW_h_norm=dW_h_norm,
+        table=table,
+        decays=tuple(decays),
+        grad_check=gradient_check(m, tr, grad_check_entries),
+    )
+
+
+def with_activation(model: RNN, activation: str) -> RNN:
+    """A float64 twin of ``model``: the same weights under another sigma (Eq. 1.2)."""
+    twin = RNN(model.vocab_size, model.hidden_size, activation, seed=None, dtype="float64")
+    twin.set_params(model.params)
+    return twin
+
+
+def unrolled_steps(tr: GammaTrace, vocab: Vocab, top: int = TOP_GUESSES) -> tuple[Step, ...]:
+    """x(t), y(t), J(t) (Eq. 3.2) and the ``top`` likeliest next characters (Eq. 3.1) per step."""
+    best = np.argsort(-tr.y_hat, axis=1, kind="stable")[:, :top]  # (T, top)
+    steps = []
+    for t in range(tr.T):
+        y = int(tr.targets[t])
+        guesses = tuple(Guess(char_label(vocab, int(c)), float(tr.y_hat[t, c])) for c in best[t])
+        steps.append(
+            Step(
+                t=t + 1,
+                x=char_label(vocab, int(tr.inputs[t])),
+                y=char_label(vocab, y),
+                J=float(tr.step_loss[t]),
+                p_target=float(tr.y_hat[t, y]),
+                guesses=guesses,
+            )
+        )
+    return tuple(steps)
+
+
+def accumulation_table(
+    tr: GammaTrace, W_h: np.ndarray
+) -> tuple[tuple[TableRow, ...], np.ndarray, float]:
+    """The seed's table (rows k = T..1), |dJ/dW_h(k)| per k and |dJ/dW_h|.
+
+    With delta(k) = gamma(k) o sigma'(z(k)), Eq. 5.2 is the outer product
+    delta(k) h(k-1)^T, so its Frobenius norm is |delta(k)| |h(k-1)|, and the
+    norm of a partial sum over j >= k is read off the Gram matrices
+    (delta delta^T) o (h h^T) without forming any D_h x D_h matrix.
+    """
+    T = tr.T
+    delta = tr.accumulated * tr.sigma_prime  # (T, D_h): dJ/dz(k)
+    h_prev = tr.h[:-1]  # (T, D_h): h(k-1), with h(0) = 0
+    dW_h_norms = np.linalg.norm(delta, axis=1) * np.linalg.norm(h_prev, axis=1)
+    gram = (delta @ delta.T) * (h_prev @ h_prev.T)  # (T, T)
+    # running[k-1] = |sum_{j>=k} dJ/dW_h(j)|^2 = the sum of gram over rows and columns >= k
+    tail = np.cumsum(np.cumsum(gram[::-1, ::-1], axis=0), axis=1)[::-1, ::-1]
+    running = np.sqrt(np.maximum(np.diagonal(tail), 0.0))
+    passes = np.linalg.norm(delta @ W_h, axis=1)  # Eq. 6.2 with the accumulated gamma(k)
+    own = np.linalg.norm(tr.gamma[np.arange(T), np.arange(T)], axis=1)
+    received = tr.accumulated - tr.gamma[np.arange(T), np.arange(T)]  # sum_{t>k} gamma_t(k)
+    rows = tuple(
+        TableRow(
+            k=k,
+            computes=float(own[k - 1]),
+            receives=float(np.linalg.norm(received[k - 1])),
+            accumulated=float(np.linalg.norm(tr.accumulated[k - 1])),
+            sigma_prime_mean=float(tr.sigma_prime[k - 1].mean()),
+            passes=float(passes[k - 1]),
+            adds=float(dW_h_norms[k - 1]),
+            running=float(running[k - 1]),
+        )
+        for k in range(T, 0, -1)
+    )
+    return rows, dW_h_norms, float(running[0])
+
+
+def decay_of(tr: GammaTrace, max_slope: float, activation: str, W_h_norm: float) -> Decay:
+    """|gamma_t(k)| / |gamma_t(t)| by distance t - k, and its median and mean over t."""
+    ratios = tr.decay()  # (T, T) [t-1, d], NaN where d > t - 1
+    with warnings.catch_warnings():  # a column of NaN (gamma_t(t) = 0 for all t) stays NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median = np.nanmedian(ratios, axis=0)
+        mean = np.nanmean(ratios, axis=0)
+    return Decay(
+        activation=activation,
+        max_slope=float(max_slope),
+        ratios=ratios,
+        median=median,
+        mean=mean,
+        sigma_prime_mean=float(tr.sigma_prime.mean()),
+        W_h_norm=W_h_norm,
+    )
+
+
+def spectral_norm(W: np.ndarray, iterations: int = POWER_ITERATIONS) -> float:
+    """The largest singular value of W by power iteration on W^T W (from below, to ~1e-3)."""
+    v = np.ones(W.shape[1]) / np.sqrt(W.shape[1])
+    for _ in range(iterations):
+        u = W @ v
+        v = W.T @ u
+        size = np.linalg.norm(v)
+        if size == 0.0:
+            return 0.0
+        v /= size
+    return float(np.linalg.norm(W @ v))
+
+
+# --------------------------------------------------------------- gradient check
+def gradient_check(
+    model: RNN, tr: GammaTrace, entries: int = GRAD_CHECK_ENTRIES, eps: float = GRAD_CHECK_EPS
+) -> tuple[GradCheckEntry, ...]:
+    """The trace's gradients (Eq. 5.2 summed over k for W_h) against centred differences.
+
+    For each parameter the ``entries`` entries with the largest |analytic| value
+    are perturbed by +-eps, and (J(p + eps) - J(p - eps)) / (2 eps) is computed
+    by an independent forward pass over all perturbed copies at once (float64).
+    """
+    if entries < 1:
+        return ()
+    picked: list[tuple[str, tuple[int, ...]]] = []
+    for name in PARAM_NAMES:
+        g = np.abs(tr.grads[name]).ravel()
+        n = min(entries, g.size)
+        top = np.argpartition(-g, n - 1)[:n]  # the n largest, then in order (ties by index)
+        order = top[np.lexsort((top, -g[top]))]
+        shape = tr.grads[name].shape
+        picked += [(name, tuple(int(i) for i in np.unravel_index(f, shape))) for f in order]
+    perturbations = [(n, i, s * eps) for n, i in picked for s in (1.0, -1.0)]
+    J = perturbed_losses(model, tr, perturbations)
+    out = []
+    for j, (name, index) in enumerate(picked):
+        analytic = float(tr.grads[name][index])
+        numeric = float((J[2 * j] - J[2 * j + 1]) / (2 * eps))
+        rel = abs(analytic - numeric) / max(abs(analytic) + abs(numeric), GRAD_CHECK_FLOOR)
+        out.append(GradCheckEntry(name, index, analytic, numeric, rel))
+    return tuple(out)
+
+
+def perturbed_losses(
+    model: RNN, tr: GammaTrace, perturbations: Sequence[tuple[str, tuple[int, ...], float]]
+) -> np.ndarray:
+    """J (Eq. 3.3) of the traced name for each copy of the weights with one entry moved.
+
+    Row p runs Eq. 1.1-3.2 with parameter ``name[index] += delta``; all rows
+    share one matrix product per step, and each row's single changed entry is
+    added to z(t) (W_h, W_x, b1) or theta(t) (U, b2) by hand.
+    """
+    W_h, W_x, b1, U, b2 = (np.asarray(model.params[n], dtype=np.float64) for n in PARAM_NAMES)
+    P, D_h = len(perturbations), W_h.shape[0]
+    kinds: dict[str, list[tuple[float, ...]]] = {n: [] for n in PARAM_NAMES}
+    for p, (name, index, delta) in enumerate(perturbations):
+        kinds[name].append((p, *index, delta))
+    # one table per parameter: columns (row, entry index..., delta)
+    fix = {
+        n: np.array(v, dtype=np.float64).reshape(len(v), model.params[n].ndim + 2)
+        for n, v in kinds.items()
+    }
+    h = np.zeros((P, D_h))
+    J = np.zeros(P)
+    W_h_T = np.ascontiguousarray(W_h.T)
+    for t in range(tr.T):
+        x = int(tr.inputs[t])
+        z = h @ W_h_T + b1  # Eq. 1.1 with every copy's own h(t-1)
+        if t > 0:
+            z += W_x[:, x]
+        rows, i, j, d = _split(fix["W_h"])
+        z[rows, i] += d * h[rows, j]  # W_h[i, j] + d adds d h(t-1)[j] to z(t)[i]
+        rows, i, c, d = _split(fix["W_x"])
+        hit = c == x if t > 0 else np.zeros_like(c, dtype=bool)
+        z[rows[hit], i[hit]] += d[hit]  # W_x[i, c] + d matters only when x(t) = c
+        rows, i, d = _split(fix["b1"])
+        z[rows, i] += d
+        h = model.act.sigma(z, out=z)  # Eq. 1.2
+        theta = h @ U.T + b2  # Eq. 2.1
+        rows, v, i, d = _split(fix["U"])
+        theta[rows, v] += d * h[rows, i]
+        rows, v, d = _split(fix["b2"])
+        theta[rows, v] += d
+        top = theta.max(axis=1)
+        log_sum = top + np.log(np.exp(theta - top[:, None]).sum(axis=1))
+        J += log_sum - theta[:, int(tr.targets[t])]  # Eq. 3.2: -log softmax(theta)[y(t)]
+    return J
+
+
+def _split(fix: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Columns of a perturbation table: row (as index), entry indices (as index), delta."""
+    cols = [fix[:, c].astype(np.intp) for c in range(fix.shape[1] - 1)]
+    return (*cols, fix[:, -1])
+
+
+# ------------------------------------------------------------------------ text
+def render_report(report: InspectReport) -> str:
+    """The Inspect view as plain text, for ``python -m rnn_core inspect NAME``."""
+    return "\n\n".join(
+        [
+            _text_header(report),
+            _text_steps(report),
+            render_gamma_grid(report.gamma_norms),
+            _text_table(report),
+            _text_decay(report),
+            _text_grad_check(report),
+        ]
+    )
+
+
+def _text_header(r: InspectReport) -> str:
+    return (
+        f"name {r.name!r} under the current weights ({r.activation}, D_h = {r.hidden_size}, "
+        f"V = {r.vocab_size}): T = {r.T} steps, J = {r.loss:.4f} nats (Eq. 3.3), "
+        f"{r.loss / r.T:.4f} nats/char"
+    )
+
+
+def _text_steps(r: InspectReport) -> str:
+    lines = [f"{'t':>3}  {'x(t)':<7}  {'y(t)':<7}  {'J(t) 3.2':>9}  {'p(y(t))':>8}  top guesses"]
+    for s in r.steps:
+        guesses = "  ".join(f"{g.char} {g.prob:.3f}" for g in s.guesses)
+        lines.append(f"{s.t:>3}  {s.x:<7}  {s.y:<7}  {s.J:>9.4f}  {s.p_target:>8.4f}  {guesses}")
+    return "\n".join(lines)
+
+
+def _text_table(r: InspectReport) -> str:
+    head = (
+        f"{'k':>3}  {'computes':>10}  {'receives':>10}  {'|gamma(k)|':>10}  {'mean sig_p':>10}  "
+        f"{'passes':>10}  {'adds':>10}  {'running':>10}"
+    )
+    lines = [
+        "The accumulation table (second trick), k = T down to 1:",
+        "  computes |gamma_k(k)|, receives |sum_{t>k} gamma_t(k)| from k+1, passes",
+        "  |W_h^T (gamma(k) o sigma'(z(k)))| to k-1 (Eq. 6.2), adds |dJ/dW_h(k)| (Eq. 5.2)",
+        head,
+    ]
+    for row in r.table:
+        lines.append(
+            f"{row.k:>3}  {row.computes:>10.3e}  {row.receives:>10.3e}  {row.accumulated:>10.3e}  "
+            f"{row.sigma_prime_mean:>10.4f}  {row.passes:>10.3e}  {row.adds:>10.3e}  "
+            f"{row.running:>10.3e}"
+        )
+    lines.append(
+        f"sum_k |dJ/dW_h(k)| = {r.dW_h_norm_sum:.4e}   |dJ/dW_h| = {r.dW_h_norm:.4e} (Eq. 4.1)"
+    )
+    return "\n".join(lines)
+
+
+def _text_decay(r: InspectReport) -> str:
+    names = [d.activation for d in r.decays]
+    lines = [
+        "Decay |gamma_t(k)| / |gamma_t(t)| by distance d = t - k (median over t):",
+        f"{'d':>3}  " + "  ".join(f"{n:>10}" for n in names),
+    ]
+    for d in range(r.T):
+        lines.append(f"{d:>3}  " + "  ".join(f"{dec.median[d]:>10.3e}" for dec in r.decays))
+    for dec in r.decays:
+        lines.append(
+            f"{dec.activation}: sigma' <= {dec.max_slope:g} (mean {dec.sigma_prime_mean:.3f}), "
+            f"|W_h|_2 = {dec.W_h_norm:.3f}: each step back multiplies |gamma| by at most "
+            f"{dec.rate_bound:.3f}"
+        )
+    return "\n".join(lines)
+
+
+def _text_grad_check(r: InspectReport) -> str:
+    lines = [
+        "Gradient check (float64, centred differences):",
+        f"{'param':<6} {'entry':<9} {'analytic':>14} {'numeric':>14} {'rel error':>10}",
+    ]
+    for e in r.grad_check:
+        index = ",".join(map(str, e.index))
+        lines.append(
+            f"{e.param:<6} {index:<9} {e.analytic:>14.6e} {e.numeric:>14.6e} {e.rel_error:>10.2e}"
+        )
+    return "\n".join(lines)

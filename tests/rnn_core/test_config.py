@@ -1,0 +1,75 @@
+"""TrainConfig: defaults, validation that names the bad field, and the JSON round trip."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import pytest
+
+from rnn_core.config import TrainConfig
+
+
+def test_defaults_are_valid_and_frozen():
+    config = TrainConfig()
+    assert config.validate() is config
+    assert (config.hidden_size, config.optimizer, config.dtype) == (100, "adam", "float32")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.hidden_size = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("hidden_size", 0),
+        ("hidden_size", -3),
+        ("hidden_size", 2.5),
+        ("activation", "softplus"),
+        ("optimizer", "rmsprop"),
+        ("learning_rate", 0.0),
+        ("learning_rate", -0.1),
+        ("learning_rate", math.nan),
+        ("momentum", 1.0),
+        ("batch_size", 0),
+        ("clip_value", 0.0),
+        ("clip_norm", -1.0),
+        ("seed", -1),
+        ("dtype", "float16"),
+        ("val_fraction", 1.0),
+        ("val_fraction", -0.1),
+        ("eval_every", 0),
+        ("sample_every", 0),
+        ("max_steps", 0),
+        ("history_limit", 1),
+        ("batch_size", True),
+    ],
+)
+def test_validate_names_the_field(field, value):
+    config = dataclasses.replace(TrainConfig(), **{field: value})
+    with pytest.raises(ValueError, match=field):
+        config.validate()
+
+
+def test_clipping_may_be_off():
+    TrainConfig(clip_value=None, clip_norm=None).validate()
+
+
+def test_dict_round_trip_through_json():
+    config = TrainConfig(hidden_size=7, activation="tanh", clip_value=None, learning_rate=0.3)
+    again = TrainConfig.from_dict(json.loads(json.dumps(config.to_dict())))
+    assert again == config
+
+
+def test_from_dict_refuses_unknown_keys_by_name_and_validates():
+    with pytest.raises(ValueError, match="hiden_size"):
+        TrainConfig.from_dict({"hiden_size": 10})
+    with pytest.raises(ValueError, match="hidden_size"):
+        TrainConfig.from_dict({"hidden_size": 0})
+    assert TrainConfig.from_dict({}) == TrainConfig()
+
+
+def test_replace_validates():
+    assert TrainConfig().replace(learning_rate=0.5).learning_rate == 0.5
+    with pytest.raises(ValueError, match="learning_rate"):
+        TrainConfig().replace(learning_rate=-1)
