@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import itertools
 from collections import deque
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,22 +89,18 @@ class EventHub:
                 queue.get_nowait()
                 self.dropped += 1
 
-    async def subscribe(self, last_id: int | None = None) -> AsyncIterator[Event]:
-        """Yield events as they come; first those newer than `last_id`, when given."""
+    def subscribe(self, last_id: int | None = None) -> Subscription:
+        """A new subscriber's queue, registered at once; first the events newer than `last_id`."""
         queue: asyncio.Queue[Event | None] = asyncio.Queue(self.queue_size)
         if last_id is not None:
             for event in self._recent:
                 if event.id > last_id:
                     self._offer(queue, event)
         self._queues.add(queue)
-        try:
-            while not self._closed:
-                event = await queue.get()
-                if event is None:
-                    return
-                yield event
-        finally:
-            self._queues.discard(queue)
+        return Subscription(self, queue)
+
+    def _unsubscribe(self, queue: asyncio.Queue[Event | None]) -> None:
+        self._queues.discard(queue)
 
     def close(self) -> None:
         """End every stream (on shutdown): each subscriber gets an end marker."""
@@ -120,3 +115,37 @@ def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
         return asyncio.get_running_loop() is loop
     except RuntimeError:
         return False
+
+
+class Subscription:
+    """One subscriber: iterate it for events; leaving the `with` block frees its queue."""
+
+    def __init__(self, hub: EventHub, queue: asyncio.Queue[Event | None]) -> None:
+        self._hub, self.queue = hub, queue
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop receiving; the queue goes away."""
+        self._hub._unsubscribe(self.queue)
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Event:
+        event = await self.queue.get()
+        if event is None:  # the hub closed
+            self.close()
+            raise StopAsyncIteration
+        return event
+
+    async def next(self, timeout: float) -> Event | None:
+        """The next event, or None if none came within `timeout` seconds (raises at the end)."""
+        try:
+            return await asyncio.wait_for(self.__anext__(), timeout)
+        except TimeoutError:
+            return None

@@ -24,7 +24,7 @@ def relative_error(analytic: float, numeric: float) -> float:
     return abs(analytic - numeric) / max(abs(analytic), abs(numeric), 1e-3)
 
 
-class CrossedKink(Exception):
+class CrossedKinkError(Exception):
     """A relu unit changed sides of z = 0 inside the stencil: J is not smooth there."""
 
 
@@ -32,7 +32,7 @@ def _loss_on_same_side(model, seqs, pattern) -> float:
     """J, refusing to compare across a relu kink (sigmoid and tanh are smooth)."""
     fw = model.forward(seqs)
     if pattern is not None and not np.array_equal(fw.h > 0, pattern):
-        raise CrossedKink
+        raise CrossedKinkError
     return fw.loss
 
 
@@ -95,7 +95,7 @@ def test_gradients_match_finite_differences(D_h, V, lengths, activation, seed):
             index = np.unravel_index(i, g.shape)
             try:
                 numeric = centred_difference(model, seqs, name, index)
-            except CrossedKink:
+            except CrossedKinkError:
                 continue
             err = relative_error(float(g[index]), numeric)
             assert err < TOL, f"{activation} {name}{index}: analytic {g[index]} numeric {numeric}"
@@ -103,7 +103,7 @@ def test_gradients_match_finite_differences(D_h, V, lengths, activation, seed):
     direction = {k: rng.standard_normal(p.shape) for k, p in model.params.items()}
     try:
         numeric = directional_difference(model, seqs, direction)
-    except CrossedKink:
+    except CrossedKinkError:
         return
     analytic = sum(float(np.vdot(grads[k], direction[k])) for k in PARAM_NAMES)
     assert relative_error(analytic, numeric) < TOL

@@ -177,18 +177,15 @@ def test_non_finite_or_exploding_loss_raises(monkeypatch):
 
 
 def test_huge_learning_rate_diverges_without_clipping():
-    trainer = Trainer(
-        config(optimizer="sgd", learning_rate=1e6, clip_value=None, activation="relu"), NAMES
-    )
+    trainer = Trainer(config(optimizer="sgd", learning_rate=1e6, clip_value=None, activation="relu"), NAMES)
     with pytest.raises(DivergedError):
         trainer.run(max_steps=50)
     assert all(np.all(np.isfinite(p)) for p in trainer.model.params.values())
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered")
 def test_an_overflowing_update_is_rolled_back(monkeypatch):
-    trainer = Trainer(
-        config(dtype="float32", optimizer="sgd", learning_rate=1e-3, clip_value=None), NAMES
-    )
+    trainer = Trainer(config(dtype="float32", optimizer="sgd", learning_rate=1e-3, clip_value=None), NAMES)
     trainer.run(max_steps=1)
     trainer.set_learning_rate(1e10)
     before = {k: v.copy() for k, v in trainer.model.params.items()}

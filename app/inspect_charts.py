@@ -1,0 +1,359 @@
+"""SVG for the Inspect panel: the gamma maps, the gradient bars and the decay plot.
+
+Every drawn number carries its exact value in a `<title>` (hover), so a person
+can read it and a test can parse it. Colours of the heatmaps are computed here
+(a log scale for |gamma_t(k)|, a diverging one for signed vectors); lines and
+text take their colours from static/inspect.css.
+
+    gamma_heatmap_svg      |gamma_t(k)| = |dJ(t)/dh(k)|, row t, column k (Eq. 6.2)
+    accumulated_svg        gamma(k) = dJ/dh(k) = sum_t gamma_t(k), T x D_h
+    vector_svg             one vector across the hidden units (gamma_t(k) on a click)
+    dW_h_bars_svg          |dJ/dW_h(k)| per step (Eq. 5.2)
+    decay_svg              |gamma_t(k)| / |gamma_t(t)| against t - k, log axis
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from html import escape
+
+import numpy as np
+
+from rnn_core.inspect_report import Decay, InspectReport
+
+from .charts import color_scale, fmt_tick
+
+LOG_STOPS = ("#f4f8fb", "#c9dff0", "#7fb3d8", "#3b7fb8", "#17457e", "#0a1f44")  # small -> large
+DIVERGING_STOPS = ("#2b5d9c", "#8fb4d9", "#f5f5f2", "#e0967a", "#a8322d")  # -max -> 0 -> +max
+LEVELS = 256  # colours are quantised to this many steps
+MAX_DECADES = 14  # the log colour scale spans at most this many powers of ten
+DECAY_FLOOR = 1e-16  # ratios below this are drawn on the floor of the decay plot
+
+
+def _palette(stops: Sequence[str]) -> np.ndarray:
+    """LEVELS colours, as an array of '#rrggbb' strings, indexable by a quantised value."""
+    at = color_scale(stops)
+    return np.array([at(i / (LEVELS - 1)) for i in range(LEVELS)])
+
+
+LOG_COLOURS = _palette(LOG_STOPS)
+DIVERGING_COLOURS = _palette(DIVERGING_STOPS)
+
+
+def num(value: float) -> str:
+    """A value as written in titles: 7 significant digits."""
+    return f"{value:.6e}"
+
+
+# ------------------------------------------------------------------- scales
+def log_range(values: np.ndarray) -> tuple[int, int]:
+    """Whole decades (lo, hi) covering the positive values, at most MAX_DECADES apart."""
+    positive = values[values > 0]
+    if positive.size == 0:
+        return -1, 0
+    hi = math.ceil(math.log10(positive.max()))
+    lo = math.floor(math.log10(positive.min()))
+    return max(lo, hi - MAX_DECADES), max(hi, lo + 1)
+
+
+def log_colours(values: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """'#rrggbb' for each value on a log10 scale from 10^lo to 10^hi (zero: the lowest)."""
+    with np.errstate(divide="ignore"):
+        scaled = (np.log10(np.maximum(values, 10.0**lo)) - lo) / (hi - lo)
+    return LOG_COLOURS[np.clip(scaled * (LEVELS - 1) + 0.5, 0, LEVELS - 1).astype(int)]
+
+
+def signed_colours(values: np.ndarray, limit: float) -> np.ndarray:
+    """'#rrggbb' for each value on a linear scale from -limit (blue) to +limit (red)."""
+    scaled = (values / (limit or 1.0) + 1.0) / 2.0
+    return DIVERGING_COLOURS[np.clip(scaled * (LEVELS - 1) + 0.5, 0, LEVELS - 1).astype(int)]
+
+
+def _svg(css: str, width: float, height: float, label: str, testid: str = "") -> str:
+    hook = f' data-testid="{testid}"' if testid else ""
+    return (
+        f'<svg class="{css}" viewBox="0 0 {width:g} {height:g}" role="img" '
+        f'aria-label="{escape(label)}"{hook}>'
+    )
+
+
+def log_legend(lo: int, hi: int, x: float, y: float, width: float, label: str) -> str:
+    """A horizontal colour bar from 10^lo to 10^hi with decade ticks."""
+    n = 48
+    step = width / n
+    parts = [f'<g class="legend" transform="translate({x:g},{y:g})">']
+    for i in range(n):
+        colour = LOG_COLOURS[round(i / (n - 1) * (LEVELS - 1))]
+        parts.append(
+            f'<rect x="{i * step:.2f}" y="0" width="{step + 0.3:.2f}" height="8" fill="{colour}"/>'
+        )
+    every = max(1, math.ceil((hi - lo) / 6))
+    for e in range(lo, hi + 1, every):
+        xx = (e - lo) / (hi - lo) * width
+        parts.append(
+            f'<line class="tick-mark" x1="{xx:.1f}" x2="{xx:.1f}" y1="8" y2="11"/>'
+            f'<text class="tick" x="{xx:.1f}" y="20" text-anchor="middle">1e{e}</text>'
+        )
+    parts.append(f'<text class="legend-label" x="0" y="-3">{escape(label)}</text></g>')
+    return "".join(parts)
+
+
+def signed_legend(limit: float, x: float, y: float, width: float, label: str) -> str:
+    """A horizontal colour bar from -limit to +limit."""
+    n = 32
+    step = width / n
+    parts = [f'<g class="legend" transform="translate({x:g},{y:g})">']
+    for i in range(n):
+        colour = DIVERGING_COLOURS[round(i / (n - 1) * (LEVELS - 1))]
+        parts.append(
+            f'<rect x="{i * step:.2f}" y="0" width="{step + 0.3:.2f}" height="8" fill="{colour}"/>'
+        )
+    for frac, text in ((0.0, f"-{limit:.2g}"), (0.5, "0"), (1.0, f"+{limit:.2g}")):
+        anchor = ("start", "middle", "end")[int(frac * 2)]
+        parts.append(
+            f'<text class="tick" x="{frac * width:.1f}" y="19" text-anchor="{anchor}">{text}</text>'
+        )
+    parts.append(f'<text class="legend-label" x="0" y="-3">{escape(label)}</text></g>')
+    return "".join(parts)
+
+
+# ----------------------------------------------------------- the T x T map
+def gamma_heatmap_svg(report: InspectReport, vector_url: str) -> str:
+    """|gamma_t(k)| for k <= t: row t (the loss J(t)), column k (the state h(k)), log colours.
+
+    A click on a cell asks ``vector_url?t=..&k=..`` (htmx) for that gamma_t(k) across
+    the hidden units, sending the inspected name and weights from ``#inspect-state``."""
+    T, norms = report.T, report.gamma_norms
+    cell = 18.0
+    left, top = 30.0, 30.0
+    grid = cell * T
+    width, height = left + grid + 8, top + grid + 46
+    lower = norms[np.tril_indices(T)]
+    lo, hi = log_range(lower)
+    colours = log_colours(norms, lo, hi)
+    parts = [
+        _svg("inspect-chart gamma-map", width, height, "|gamma_t(k)| heatmap", "gamma-heatmap"),
+        f'<text class="axis-title" x="{left:g}" y="10">column k: h(k)</text>',
+        f'<text class="axis-title" x="2" y="{top - 4:g}">row t: J(t)</text>',
+    ]
+    label_every = 1 if T <= 20 else 2
+    for i in range(T):
+        if i % label_every == 0 or i == T - 1:
+            c = left + (i + 0.5) * cell
+            r = top + (i + 0.5) * cell
+            parts.append(
+                f'<text class="tick" x="{c:.1f}" y="{top - 4:g}" text-anchor="middle">'
+                f"{i + 1}</text>"
+                f'<text class="tick" x="{left - 4:g}" y="{r + 3.5:.1f}" text-anchor="end">'
+                f"{i + 1}</text>"
+            )
+    url = escape(vector_url)
+    parts.append(
+        '<g class="cells" hx-include:inherited="#inspect-state" '
+        'hx-target:inherited="#gamma-vector" hx-swap:inherited="outerHTML">'
+    )
+    for t in range(1, T + 1):
+        y = top + (t - 1) * cell
+        for k in range(1, t + 1):
+            value = norms[t - 1, k - 1]
+            kind = "own" if k == t else "sent"
+            parts.append(
+                f'<rect class="g-cell {kind}" data-t="{t}" data-k="{k}" '
+                f'x="{left + (k - 1) * cell:g}" y="{y:g}" width="{cell:g}" height="{cell:g}" '
+                f'fill="{colours[t - 1, k - 1]}" hx-get="{url}?t={t}&amp;k={k}">'
+                f"<title>|γ_{t}({k})| = |∂J({t})/∂h({k})| = {num(value)}</title></rect>"
+            )
+    parts.append("</g>")
+    parts.append(log_legend(lo, hi, left, top + grid + 22, min(grid, 260.0), "|γ_t(k)|, log scale"))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# ------------------------------------------------------- the T x D_h map
+def accumulated_svg(report: InspectReport) -> str:
+    """gamma(k) = dJ/dh(k) (row k, column: hidden unit i), diverging colours around 0."""
+    acc = report.trace.accumulated
+    T, D_h = acc.shape
+    cw = max(2.0, min(14.0, 520.0 / D_h))
+    ch = 12.0
+    left, top = 30.0, 14.0
+    width, height = left + cw * D_h + 6, top + ch * T + 40
+    limit = float(np.abs(acc).max()) or 1.0
+    colours = signed_colours(acc, limit)
+    parts = [
+        _svg("inspect-chart accumulated-map", width, height, "accumulated gamma(k) heatmap"),
+        f'<text class="axis-title" x="{left:g}" y="10">hidden unit i = 1 … {D_h}</text>',
+    ]
+    for k in range(1, T + 1):
+        y = top + (k - 1) * ch
+        parts.append(
+            f'<g class="acc-row" data-k="{k}"><text class="tick" x="{left - 4:g}" '
+            f'y="{y + ch / 2 + 3.5:g}" text-anchor="end">{k}</text>'
+        )
+        row, fills = acc[k - 1], colours[k - 1]
+        parts.extend(
+            f'<rect x="{left + i * cw:g}" y="{y:g}" width="{cw:g}" height="{ch:g}" '
+            f'fill="{fills[i]}">'
+            f"<title>γ({k})[{i + 1}] = ∂J/∂h({k})[{i + 1}] = {num(row[i])}</title></rect>"
+            for i in range(D_h)
+        )
+        parts.append("</g>")
+    parts.append(
+        signed_legend(limit, left, top + ch * T + 20, min(cw * D_h, 220.0), "γ(k)[i] = ∂J/∂h(k)[i]")
+    )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def vector_svg(values: np.ndarray, label: str, symbol: str) -> str:
+    """One vector across the hidden units as signed bars, each with its value in a title."""
+    D_h = values.size
+    bw = max(2.0, min(14.0, 520.0 / D_h))
+    mid, half = 40.0, 34.0
+    left = 4.0
+    width, height = left + bw * D_h + 4, 2 * mid
+    limit = float(np.abs(values).max()) or 1.0
+    colours = signed_colours(values, limit)
+    parts = [
+        _svg("inspect-chart vector", width, height, label),
+        f'<line class="zero" x1="{left:g}" x2="{width - 4:g}" y1="{mid:g}" y2="{mid:g}"/>',
+    ]
+    for i, v in enumerate(values):
+        size = abs(v) / limit * half
+        y = mid - size if v > 0 else mid
+        parts.append(
+            f'<rect x="{left + i * bw:g}" y="{y:.2f}" width="{bw * 0.9:.2f}" '
+            f'height="{max(size, 0.3):.2f}" fill="{colours[i]}">'
+            f"<title>{escape(symbol)}[{i + 1}] = {num(v)}</title></rect>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# ------------------------------------------------------------ dJ/dW_h(k)
+def dW_h_bars_svg(report: InspectReport) -> str:
+    """|dJ/dW_h(k)| for k = 1..T (Eq. 5.2): what each step adds to dJ/dW_h."""
+    values = report.dW_h_norms
+    T = values.size
+    bw = max(8.0, min(24.0, 520.0 / T))
+    left, top, plot = 30.0, 8.0, 70.0
+    width, height = left + bw * T + 6, top + plot + 18
+    limit = float(values.max()) or 1.0
+    parts = [
+        _svg("inspect-chart dwh-bars", width, height, "|dJ/dW_h(k)| per step"),
+        f'<text class="tick" x="{left - 4:g}" y="{top + 4:g}" text-anchor="end">'
+        f"{fmt_tick(float(f'{limit:.2g}'))}</text>",
+        f'<text class="tick" x="{left - 4:g}" y="{top + plot:g}" text-anchor="end">0</text>',
+    ]
+    for k in range(1, T + 1):
+        v = values[k - 1]
+        size = v / limit * plot
+        x = left + (k - 1) * bw
+        parts.append(
+            f'<g class="dwh-bar" data-k="{k}"><rect x="{x + 1:g}" y="{top + plot - size:.2f}" '
+            f'width="{bw - 2:g}" height="{max(size, 0.5):.2f}">'
+            f"<title>|∂J/∂W_h({k})| = {num(v)} (Eq. 5.2)</title></rect>"
+            f'<text class="tick" x="{x + bw / 2:g}" y="{height - 3:g}" text-anchor="middle">'
+            f"{k}</text></g>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# ------------------------------------------------------------ decay plot
+def _decay_axis(decays: Sequence[Decay]) -> tuple[int, int]:
+    """Decades of the y axis: from the smallest finite median (or the floor) up to >= 1."""
+    values = np.concatenate([d.median for d in decays])
+    values = values[np.isfinite(values) & (values > 0)]
+    lo = math.floor(math.log10(max(values.min(), DECAY_FLOOR))) if values.size else -4
+    hi = max(0, math.ceil(math.log10(values.max()))) if values.size else 0
+    return min(lo, hi - 1), hi
+
+
+def decay_svg(report: InspectReport) -> str:
+    """The median over t of |gamma_t(k)| / |gamma_t(t)| against t - k, one line per activation.
+
+    The model's own activation is drawn solid with each t faint behind it and its
+    bound (max sigma' |W_h|_2)^(t - k) dashed; the other activations are dashed."""
+    decays = report.decays
+    T = report.T
+    left, right, top, bottom = 44.0, 10.0, 10.0, 30.0
+    width, height = 460.0, 230.0
+    lo, hi = _decay_axis(decays)
+    x_span = max(T - 1, 1)
+
+    def px(d: float) -> float:
+        return left + d / x_span * (width - left - right)
+
+    def py(v: float) -> float:
+        e = math.log10(max(v, 10.0**lo))
+        return top + (hi - min(e, hi)) / (hi - lo) * (height - top - bottom)
+
+    parts = [
+        _svg("inspect-chart decay", width, height, "gamma decay by distance", "gamma-decay"),
+        f'<rect class="frame" x="{left:g}" y="{top:g}" width="{width - left - right:g}" '
+        f'height="{height - top - bottom:g}"/>',
+    ]
+    every = max(1, math.ceil((hi - lo) / 7))
+    for e in range(lo, hi + 1, every):
+        y = py(10.0**e)
+        parts.append(
+            f'<line class="grid" x1="{left:g}" x2="{width - right:g}" y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<text class="tick" x="{left - 4:g}" y="{y + 3.5:.1f}" text-anchor="end">1e{e}</text>'
+        )
+    x_every = max(1, math.ceil(x_span / 10))
+    for d in range(0, T, x_every):
+        parts.append(
+            f'<text class="tick" x="{px(d):.1f}" y="{height - bottom + 13:g}" '
+            f'text-anchor="middle">{d}</text>'
+        )
+    parts.append(
+        f'<text class="axis-title" x="{width - right:g}" y="{height - 3:g}" text-anchor="end">'
+        "distance t − k</text>"
+    )
+    own = decays[0]
+    faint = []
+    for t in range(2, T + 1):
+        pts = " ".join(f"{px(d):.1f},{py(own.ratios[t - 1, d]):.1f}" for d in range(t))
+        faint.append(f'<polyline class="decay-each" points="{pts}"/>')
+    parts.append('<g class="decay-each-t">' + "".join(faint) + "</g>")
+    rate = own.rate_bound
+    bound = " ".join(f"{px(d):.1f},{py(min(rate**d, 10.0**hi)):.1f}" for d in range(T))
+    parts.append(
+        f'<polyline class="decay-bound" points="{bound}"><title>bound ({own.max_slope:g} × '
+        f"‖W_h‖₂ = {rate:.4g})^(t−k)</title></polyline>"
+    )
+    for n, dec in enumerate(decays):
+        css = f"decay-line act-{n}"
+        pts = [(d, dec.median[d]) for d in range(T) if np.isfinite(dec.median[d])]
+        coords = " ".join(f"{px(d):.1f},{py(v):.1f}" for d, v in pts)
+        parts.append(f'<g class="{css}" data-activation="{dec.activation}">')
+        parts.append(f'<polyline points="{coords}"/>')
+        for d, v in pts:
+            parts.append(
+                f'<circle cx="{px(d):.1f}" cy="{py(v):.1f}" r="2.6" data-d="{d}">'
+                f"<title>{dec.activation}, t − k = {d}: median |γ_t(k)|/|γ_t(t)| = {num(v)} "
+                f"(mean {num(dec.mean[d])})</title></circle>"
+            )
+        parts.append("</g>")
+    parts.append(_decay_legend(decays, left + 8, top + 12))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _decay_legend(decays: Sequence[Decay], x: float, y: float) -> str:
+    out = [f'<g class="legend" transform="translate({x:g},{y:g})">']
+    for n, dec in enumerate(decays):
+        yy = n * 13
+        mine = " (this model)" if n == 0 else " (same weights)"
+        out.append(
+            f'<g class="decay-line act-{n}"><line x1="0" x2="18" y1="{yy - 3}" y2="{yy - 3}"/></g>'
+            f'<text class="legend-label" x="23" y="{yy}">{dec.activation}{mine}</text>'
+        )
+    yy = len(decays) * 13
+    out.append(
+        f'<line class="decay-bound" x1="0" x2="18" y1="{yy - 3}" y2="{yy - 3}"/>'
+        f'<text class="legend-label" x="23" y="{yy}">bound for {decays[0].activation}</text></g>'
+    )
+    return "".join(out)

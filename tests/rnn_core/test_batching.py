@@ -1,0 +1,60 @@
+"""The batched loss and gradients equal the sums over names taken one at a time."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rnn_core import PARAM_NAMES
+from rnn_core.batching import Batch
+
+from .conftest import random_model, random_names
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    D_h=st.integers(1, 24),
+    V=st.integers(2, 10),
+    count=st.integers(1, 10),
+    activation=st.sampled_from(["sigmoid", "tanh", "relu"]),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_batch_equals_sum_of_single_names(D_h, V, count, activation, seed):
+    rng = np.random.default_rng(seed)
+    model = random_model(V, D_h, activation, seed)
+    seqs = random_names(rng, V, count, max_len=15)
+    loss, grads = model.loss_and_grads(seqs)
+    total = 0.0
+    summed = {k: np.zeros_like(p) for k, p in model.params.items()}
+    for s in seqs:
+        one_loss, one_grads = model.loss_and_grads([s])
+        total += one_loss
+        for k in PARAM_NAMES:
+            summed[k] += one_grads[k]
+    np.testing.assert_allclose(loss, total, rtol=1e-12)
+    for k in PARAM_NAMES:
+        np.testing.assert_allclose(grads[k], summed[k], rtol=1e-9, atol=1e-12, err_msg=k)
+
+
+def test_packing_layout():
+    batch = Batch.from_sequences([[1, 2], [], [3, 4, 5]], start_id=9, end_id=0)
+    assert batch.lengths.tolist() == [4, 3, 1]
+    assert batch.order.tolist() == [2, 0, 1]
+    assert batch.n_active.tolist() == [3, 2, 2, 1]
+    assert batch.offsets.tolist() == [0, 3, 5, 7, 8]
+    # step 1: the start marker for all; then each running name's previous character
+    assert batch.x_idx.tolist() == [9, 9, 9, 3, 1, 4, 2, 5]
+    assert batch.y_idx.tolist() == [3, 1, 0, 4, 2, 5, 0, 0]
+    # the row of h(t-1) for each row of steps 2..4
+    assert batch.prev_idx.tolist() == [0, 1, 3, 4, 5]
+    assert batch.n_rows == 8 and batch.t_max == 4
+
+
+def test_loss_counts_every_step():
+    model = random_model(6, 3, "sigmoid", seed=1)
+    seqs = [[1, 2], [3]]
+    assert model.count_steps(seqs) == 5
+    fw = model.forward(seqs)
+    assert fw.y_hat.shape == (5, 6)
+    np.testing.assert_allclose(fw.y_hat.sum(axis=1), 1.0)
