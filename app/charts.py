@@ -170,26 +170,21 @@ def _frame(x: Axis, y: Axis) -> str:
     out = [
         f'<defs><clipPath id="plot-area"><rect x="{left}" y="{top}" width="{right - left}" '
         f'height="{bottom - top}"/></clipPath></defs>',
-        f'<rect class="frame" x="{left}" y="{top}" width="{right - left}" '
-        f'height="{bottom - top}"/>',
+        f'<rect class="frame" x="{left}" y="{top}" width="{right - left}" height="{bottom - top}"/>',
     ]
     for t in nice_ticks(y.lo, y.hi, 5):
         yy = y(t)
         out.append(f'<line class="grid" x1="{left}" x2="{right}" y1="{yy:.1f}" y2="{yy:.1f}"/>')
         out.append(
-            f'<text class="tick" x="{left - 5}" y="{yy + 3.5:.1f}" text-anchor="end">'
-            f"{fmt_tick(t)}</text>"
+            f'<text class="tick" x="{left - 5}" y="{yy + 3.5:.1f}" text-anchor="end">{fmt_tick(t)}</text>'
         )
     for t in nice_ticks(0.0, x.hi, 6):
         xx = x(t)
         out.append(f'<line class="grid" x1="{xx:.1f}" x2="{xx:.1f}" y1="{top}" y2="{bottom}"/>')
         out.append(
-            f'<text class="tick" x="{xx:.1f}" y="{bottom + 13}" text-anchor="middle">'
-            f"{fmt_tick(t)}</text>"
+            f'<text class="tick" x="{xx:.1f}" y="{bottom + 13}" text-anchor="middle">{fmt_tick(t)}</text>'
         )
-    out.append(
-        f'<text class="axis-title" x="{right}" y="{HEIGHT - 2}" text-anchor="end">step</text>'
-    )
+    out.append(f'<text class="axis-title" x="{right}" y="{HEIGHT - 2}" text-anchor="end">step</text>')
     return "".join(out)
 
 
@@ -209,9 +204,7 @@ def _nearest(points: Sequence[Point], step: float) -> Point | None:
     return points[lo]
 
 
-def _hover_bands(
-    train: Sequence[Point], train_ema: Sequence[Point], val: Sequence[Point], x: Axis
-) -> str:
+def _hover_bands(train: Sequence[Point], train_ema: Sequence[Point], val: Sequence[Point], x: Axis) -> str:
     """Transparent vertical strips whose <title> gives the values under the pointer."""
     bands = min(HOVER_BANDS, len(train))
     width = (x.b - x.a) / bands

@@ -1,10 +1,10 @@
 """What route handlers receive through `Depends`, as typed aliases (swap them in tests).
 
-    SettingsDep   the server's Settings
-    ServiceDep    the TrainingService (all runs)
-    RunDep        the default run
-    HubDep        the EventHub feeding /api/events
-    ControlDep    checks the control token on routes that change the run
+SettingsDep   the server's Settings
+ServiceDep    the TrainingService (all runs)
+RunDep        the default run
+HubDep        the EventHub feeding /api/events
+ControlDep    checks the control token on routes that change the run
 """
 
 from __future__ import annotations

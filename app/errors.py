@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from . import views
 from .run import RunError
 from .schemas import ErrorOut, FieldError
 
@@ -46,9 +47,16 @@ _TEMPLATES: dict[str, str] = {
 class FormError(Exception):
     """A page form refused: messages by field, for the slots of form `form_id`."""
 
-    def __init__(self, form_id: str, fields: Sequence[str], errors: list[FieldError]) -> None:
+    def __init__(
+        self,
+        form_id: str,
+        fields: Sequence[str],
+        errors: list[FieldError],
+        status_code: int = 422,
+    ) -> None:
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
         self.form_id, self.fields, self.errors = form_id, list(fields), errors
+        self.status_code = status_code
 
 
 def field_name(loc: Sequence[Any]) -> str:
@@ -98,9 +106,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     """422 with one sentence per field."""
     assert isinstance(exc, RequestValidationError)
     errors = human_errors(exc.errors())
-    if _is_api(request):
-        return JSONResponse(error_body(summary(errors), errors), status_code=422)
-    raise FormError("page", [], errors)
+    return JSONResponse(error_body(summary(errors), errors), status_code=422)
 
 
 async def _run_error(request: Request, exc: Exception) -> Response:
@@ -110,13 +116,19 @@ async def _run_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body(exc.message, field), status_code=exc.status_code)
 
 
+async def _form_error(request: Request, exc: Exception) -> Response:
+    """The page's refusal: each message into the slot beside its field."""
+    assert isinstance(exc, FormError)
+    notes = views.slots(exc.form_id, exc.fields, exc.errors)
+    return views.swaps_response(request, {}, notes=notes, status_code=exc.status_code)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Starlette's errors (404, 405, 413, ...) in the API's shape."""
     assert isinstance(exc, StarletteHTTPException)
     headers = getattr(exc, "headers", None)
-    if _is_api(request) or exc.status_code != 404:
-        return JSONResponse(error_body(str(exc.detail)), exc.status_code, headers=headers)
-    return JSONResponse(error_body("no such page"), 404)
+    detail = str(exc.detail) if exc.status_code != 404 or _is_api(request) else "no such page"
+    return JSONResponse(error_body(detail), exc.status_code, headers=headers)
 
 
 def install(app: FastAPI) -> None:
@@ -124,3 +136,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(RunError, _run_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(FormError, _form_error)

@@ -122,6 +122,7 @@ class Subscription:
 
     def __init__(self, hub: EventHub, queue: asyncio.Queue[Event | None]) -> None:
         self._hub, self.queue = hub, queue
+        self.closed = False  # the hub closed (server shutting down): no more events
 
     def __enter__(self) -> Subscription:
         return self
@@ -137,15 +138,30 @@ class Subscription:
         return self
 
     async def __anext__(self) -> Event:
-        event = await self.queue.get()
-        if event is None:  # the hub closed
-            self.close()
+        event = await self.next(None)
+        if event is None:
             raise StopAsyncIteration
         return event
 
-    async def next(self, timeout: float) -> Event | None:
-        """The next event, or None if none came within `timeout` seconds (raises at the end)."""
+    def drain(self) -> list[Event]:
+        """The events already waiting, taken without waiting (a slow reader catches up at once)."""
+        out: list[Event] = []
+        while not self.queue.empty():
+            event = self.queue.get_nowait()
+            if event is None:
+                self.closed = True
+                self.close()
+                break
+            out.append(event)
+        return out
+
+    async def next(self, timeout: float | None) -> Event | None:
+        """The next event; None if none came within `timeout` seconds or the hub closed."""
         try:
-            return await asyncio.wait_for(self.__anext__(), timeout)
+            event = await asyncio.wait_for(self.queue.get(), timeout)
         except TimeoutError:
             return None
+        if event is None:
+            self.closed = True
+            self.close()
+        return event

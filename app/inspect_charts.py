@@ -85,9 +85,7 @@ def log_legend(lo: int, hi: int, x: float, y: float, width: float, label: str) -
     parts = [f'<g class="legend" transform="translate({x:g},{y:g})">']
     for i in range(n):
         colour = LOG_COLOURS[round(i / (n - 1) * (LEVELS - 1))]
-        parts.append(
-            f'<rect x="{i * step:.2f}" y="0" width="{step + 0.3:.2f}" height="8" fill="{colour}"/>'
-        )
+        parts.append(f'<rect x="{i * step:.2f}" y="0" width="{step + 0.3:.2f}" height="8" fill="{colour}"/>')
     every = max(1, math.ceil((hi - lo) / 6))
     for e in range(lo, hi + 1, every):
         xx = (e - lo) / (hi - lo) * width
@@ -106,14 +104,10 @@ def signed_legend(limit: float, x: float, y: float, width: float, label: str) ->
     parts = [f'<g class="legend" transform="translate({x:g},{y:g})">']
     for i in range(n):
         colour = DIVERGING_COLOURS[round(i / (n - 1) * (LEVELS - 1))]
-        parts.append(
-            f'<rect x="{i * step:.2f}" y="0" width="{step + 0.3:.2f}" height="8" fill="{colour}"/>'
-        )
+        parts.append(f'<rect x="{i * step:.2f}" y="0" width="{step + 0.3:.2f}" height="8" fill="{colour}"/>')
     for frac, text in ((0.0, f"-{limit:.2g}"), (0.5, "0"), (1.0, f"+{limit:.2g}")):
         anchor = ("start", "middle", "end")[int(frac * 2)]
-        parts.append(
-            f'<text class="tick" x="{frac * width:.1f}" y="19" text-anchor="{anchor}">{text}</text>'
-        )
+        parts.append(f'<text class="tick" x="{frac * width:.1f}" y="19" text-anchor="{anchor}">{text}</text>')
     parts.append(f'<text class="legend-label" x="0" y="-3">{escape(label)}</text></g>')
     return "".join(parts)
 
@@ -199,9 +193,7 @@ def accumulated_svg(report: InspectReport) -> str:
             for i in range(D_h)
         )
         parts.append("</g>")
-    parts.append(
-        signed_legend(limit, left, top + ch * T + 20, min(cw * D_h, 220.0), "γ(k)[i] = ∂J/∂h(k)[i]")
-    )
+    parts.append(signed_legend(limit, left, top + ch * T + 20, min(cw * D_h, 220.0), "γ(k)[i] = ∂J/∂h(k)[i]"))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -305,8 +297,7 @@ def decay_svg(report: InspectReport) -> str:
     x_every = max(1, math.ceil(x_span / 10))
     for d in range(0, T, x_every):
         parts.append(
-            f'<text class="tick" x="{px(d):.1f}" y="{height - bottom + 13:g}" '
-            f'text-anchor="middle">{d}</text>'
+            f'<text class="tick" x="{px(d):.1f}" y="{height - bottom + 13:g}" text-anchor="middle">{d}</text>'
         )
     parts.append(
         f'<text class="axis-title" x="{width - right:g}" y="{height - 3:g}" text-anchor="end">'

@@ -16,6 +16,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
 from rnn_core.config import TrainConfig
 
 MAX_PREFIX = 20

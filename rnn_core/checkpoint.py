@@ -17,7 +17,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypedDict, Unpack
 
 import numpy as np
 
@@ -62,20 +62,24 @@ class Checkpoint:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class RunState(TypedDict, total=False):
+    """What a checkpoint may hold besides the model and vocabulary (keywords of `save_checkpoint`)."""
+
+    config: TrainConfig | None
+    step: int  # updates applied so far
+    epoch: int  # full passes over the training names
+    optimizer_state: dict[str, Any] | None  # `Optimizer.state_dict()`: arrays go in the npz
+    rng_state: dict[str, Any] | None  # a numpy bit generator's `.state` (JSON-ready)
+    history: list[dict[str, Any]] | None  # loss points, as `Trainer.history`
+    extra: dict[str, Any] | None  # anything else JSON-ready
+
+
 # --------------------------------------------------------------------- writing
-def checkpoint_bytes(
-    model: RNN,
-    vocab: Vocab,
-    *,
-    config: TrainConfig | None = None,
-    step: int = 0,
-    epoch: int = 0,
-    optimizer_state: dict[str, Any] | None = None,
-    rng_state: dict[str, Any] | None = None,
-    history: list[dict[str, Any]] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> bytes:
+def checkpoint_bytes(model: RNN, vocab: Vocab, **state: Unpack[RunState]) -> bytes:
     """The checkpoint file's content as bytes (for a download); see `save_checkpoint`."""
+    unknown = sorted(set(state) - set(RunState.__annotations__))
+    if unknown:
+        raise TypeError(f"unknown checkpoint keyword(s): {', '.join(unknown)}")
     if vocab.size != model.vocab_size:
         raise CheckpointError(
             f"vocabulary has {vocab.size} characters but the model expects {model.vocab_size}"
@@ -85,6 +89,8 @@ def checkpoint_bytes(
         if not np.all(np.isfinite(arr)):
             raise CheckpointError(f"refusing to save: {name} holds non-finite values")
         arrays[PARAM_PREFIX + name] = arr
+    optimizer_state = state.get("optimizer_state")
+    config = state.get("config")
     optimizer_meta = None
     if optimizer_state is not None:
         optimizer_meta = {k: v for k, v in optimizer_state.items() if k != "slots"}
@@ -104,12 +110,12 @@ def checkpoint_bytes(
         },
         "vocab": list(vocab.chars),
         "config": None if config is None else config.to_dict(),
-        "step": int(step),
-        "epoch": int(epoch),
+        "step": int(state.get("step", 0)),
+        "epoch": int(state.get("epoch", 0)),
         "optimizer": optimizer_meta,
-        "rng_state": rng_state,
-        "history": list(history or []),
-        "extra": dict(extra or {}),
+        "rng_state": state.get("rng_state"),
+        "history": list(state.get("history") or []),
+        "extra": dict(state.get("extra") or {}),
     }
     try:
         text = json.dumps(meta, allow_nan=False)
@@ -122,35 +128,17 @@ def checkpoint_bytes(
 
 
 def save_checkpoint(
-    path: str | os.PathLike[str] | IO[bytes],
-    model: RNN,
-    vocab: Vocab,
-    *,
-    config: TrainConfig | None = None,
-    step: int = 0,
-    epoch: int = 0,
-    optimizer_state: dict[str, Any] | None = None,
-    rng_state: dict[str, Any] | None = None,
-    history: list[dict[str, Any]] | None = None,
-    extra: dict[str, Any] | None = None,
+    path: str | os.PathLike[str] | IO[bytes], model: RNN, vocab: Vocab, **state: Unpack[RunState]
 ) -> None:
     """Write a checkpoint to `path` atomically (or into an open binary file).
 
-    A path is written through a temporary file in the same folder, flushed and
-    fsync'ed, then renamed over the target, and the folder is fsync'ed: a crash
-    leaves either the old file or the new one, never a torn one.
+    `state` holds the run's keywords (see `RunState`; all optional): config,
+    step, epoch, optimizer_state, rng_state, history, extra. A path is written
+    through a temporary file in the same folder, flushed and fsync'ed, then
+    renamed over the target, and the folder is fsync'ed: a crash leaves either
+    the old file or the new one, never a torn one.
     """
-    payload = checkpoint_bytes(
-        model,
-        vocab,
-        config=config,
-        step=step,
-        epoch=epoch,
-        optimizer_state=optimizer_state,
-        rng_state=rng_state,
-        history=history,
-        extra=extra,
-    )
+    payload = checkpoint_bytes(model, vocab, **state)
     if hasattr(path, "write"):
         path.write(payload)  # type: ignore[union-attr]
         return

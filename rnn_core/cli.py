@@ -90,18 +90,18 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a model, printing progress")
     _add_names_arg(train)
     train.add_argument(
-        "--checkpoint", type=Path, help="resume from this file if it exists; save to it"
+        "--checkpoint", type=Path, metavar="PATH", help="resume from this file if it exists; save to it"
     )
     _add_config_args(train)
     train.set_defaults(func=cmd_train)
 
     smp = sub.add_parser("sample", help="generate names")
     _add_model_args(smp)
-    smp.add_argument("-n", type=int, default=10, help="how many names (default 10)")
-    smp.add_argument("--temperature", type=float, default=1.0, help="0 gives the argmax name")
-    smp.add_argument("--prefix", default="", help="every name starts with this")
-    smp.add_argument("--max-length", type=int, default=30, help="longest name written")
-    smp.add_argument("--seed", type=int, default=None, help="seed of the draw")
+    smp.add_argument("-n", type=_positive_int, default=10, metavar="N", help="how many names (default 10)")
+    smp.add_argument("--temperature", type=float, default=1.0, metavar="X", help="0 gives the argmax name")
+    smp.add_argument("--prefix", default="", metavar="TEXT", help="every name starts with this")
+    smp.add_argument("--max-length", type=_positive_int, default=30, metavar="N", help="longest name (30)")
+    smp.add_argument("--seed", type=int, default=None, metavar="N", help="seed of the draw")
     smp.set_defaults(func=cmd_sample)
 
     insp = sub.add_parser("inspect", help="gamma table of one name (BPTT step by step)")
@@ -111,13 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     gc = sub.add_parser("gradcheck", help="BPTT gradients against finite differences")
     _add_names_arg(gc)
-    gc.add_argument("--hidden-size", type=int, default=8, help="D_h of the random model")
+    gc.add_argument("--hidden-size", type=_positive_int, default=8, metavar="N", help="D_h (default 8)")
     gc.add_argument("--activation", default="sigmoid", choices=activation_names())
-    gc.add_argument("--batch", type=int, default=3, help="names in the checked batch")
-    gc.add_argument("--entries", type=int, default=5, help="entries checked per parameter")
-    gc.add_argument("--eps", type=float, default=DEFAULT_EPS, help="finite-difference step")
-    gc.add_argument("--tolerance", type=float, default=1e-6, help="largest relative error")
-    gc.add_argument("--seed", type=int, default=0, help="seed of the model and the draw")
+    gc.add_argument("--batch", type=_positive_int, default=3, metavar="N", help="names checked (3)")
+    gc.add_argument("--entries", type=_positive_int, default=5, metavar="N", help="per parameter (5)")
+    gc.add_argument("--eps", type=float, default=DEFAULT_EPS, metavar="X", help="finite-difference step")
+    gc.add_argument("--tolerance", type=float, default=1e-6, metavar="X", help="largest relative error")
+    gc.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the model and the draw")
     gc.set_defaults(func=cmd_gradcheck)
     return parser
 
@@ -238,16 +238,12 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     model.b2[...] = rng.normal(0.0, 0.5, model.b2.shape)
     picked = rng.choice(len(names), size=min(args.batch, len(names)), replace=False)
     batch = [names[i] for i in picked]
-    entries = check_gradients(
-        model, [vocab.encode(n) for n in batch], args.entries, args.eps, seed=args.seed
-    )
+    entries = check_gradients(model, [vocab.encode(n) for n in batch], args.entries, args.eps, seed=args.seed)
     print(f"gradient check: D_h={args.hidden_size}, {args.activation}, names {', '.join(batch)}")
     print(f"{'param':<6} {'entry':<10} {'analytic':>14} {'numeric':>14} {'rel error':>10}")
     for e in entries:
         index = ",".join(map(str, e.index))
-        print(
-            f"{e.param:<6} {index:<10} {e.analytic:>14.6e} {e.numeric:>14.6e} {e.rel_error:>10.2e}"
-        )
+        print(f"{e.param:<6} {index:<10} {e.analytic:>14.6e} {e.numeric:>14.6e} {e.rel_error:>10.2e}")
     worst = max(e.rel_error for e in entries)
     ok = worst <= args.tolerance
     verdict = "ok" if ok else "FAILED"
@@ -267,11 +263,14 @@ def _add_names_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_model_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", type=Path, help="the model to use (a train checkpoint)")
+    parser.add_argument(
+        "--checkpoint", type=Path, metavar="PATH", help="the model to use (a train checkpoint)"
+    )
     _add_names_arg(parser)
     parser.add_argument(
         "--quick-steps",
-        type=int,
+        type=_positive_int,
+        metavar="N",
         default=500,
         help="without --checkpoint: train a small model for this many steps first (default 500)",
     )
@@ -298,6 +297,7 @@ def _add_config_args(parser: argparse.ArgumentParser) -> None:
             type=convert,
             default=None,
             choices=options,
+            metavar=None if options else {"int": "N", "str": "NAME"}.get(kind, "X"),
             help=f"{CONFIG_HELP.get(f.name, f.name)} (default {default})",
         )
 
@@ -315,6 +315,13 @@ def _given_config(args: argparse.Namespace) -> dict[str, Any]:
 
 
 _NONE = object()  # the parsed value of "--clip-value none"
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _optional_float(text: str) -> Any:

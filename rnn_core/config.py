@@ -28,9 +28,7 @@ class TrainConfig:
     learning_rate: float = 0.01  # step size; 0.01 suits Adam, SGD wants ~0.1-1
     momentum: float = 0.9  # SGD only: the fraction of the last update carried on
     batch_size: int = 32  # names per step; J is summed over them
-    clip_value: float | None = (
-        5.0  # element-wise clip of every gradient, as in the seed's notebooks
-    )
+    clip_value: float | None = 5.0  # element-wise clip of every gradient, as in the seed's notebooks
     clip_norm: float | None = None  # clip the global L2 norm of all gradients (None: off)
     seed: int = 0  # one seed for the weights, the train/val split and the batch order
     dtype: str = "float32"  # float32 for speed, float64 for exact checks

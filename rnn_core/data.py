@@ -55,9 +55,7 @@ def load_names(path_or_lines: str | os.PathLike[str] | bytes | Iterable[str]) ->
     return names
 
 
-def split_names(
-    names: Sequence[str], val_fraction: float, seed: int
-) -> tuple[list[str], list[str]]:
+def split_names(names: Sequence[str], val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
     """Split names into (train, validation) by a seeded shuffle: same inputs, same split.
 
     The validation part holds round(len * val_fraction) names (at least one when

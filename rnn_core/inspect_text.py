@@ -50,9 +50,7 @@ def render_step_table(trace: GammaTrace, vocab: Vocab) -> str:
     """One row per step t: x(t), y(t), J(t) (Eq. 3.2), |gamma_t(t)| and |gamma(t)| = |dJ/dh(t)|."""
     own = np.linalg.norm(trace.gamma[np.arange(trace.T), np.arange(trace.T)], axis=1)
     accumulated = np.linalg.norm(trace.accumulated, axis=1)
-    lines = [
-        f"{'t':>3}  {'x(t)':<7}  {'y(t)':<7}  {'J(t)':>8}  {'|gamma_t(t)|':>12}  {'|gamma(t)|':>12}"
-    ]
+    lines = [f"{'t':>3}  {'x(t)':<7}  {'y(t)':<7}  {'J(t)':>8}  {'|gamma_t(t)|':>12}  {'|gamma(t)|':>12}"]
     for t in range(trace.T):
         lines.append(
             f"{t + 1:>3}  {char_label(vocab, int(trace.inputs[t])):<7}  "

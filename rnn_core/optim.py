@@ -29,8 +29,7 @@ class Optimizer:
         self.lr = _check_lr(lr)
         self.step_count = 0  # updates applied so far (Adam's t)
         self.slots: dict[str, dict[str, np.ndarray]] = {
-            slot: {key: np.zeros_like(p) for key, p in self.params.items()}
-            for slot in self.slot_names
+            slot: {key: np.zeros_like(p) for key, p in self.params.items()} for slot in self.slot_names
         }
         # One scratch buffer per parameter, so an update allocates nothing.
         self._scratch = {key: np.empty_like(p) for key, p in self.params.items()}
@@ -63,8 +62,7 @@ class Optimizer:
             "step": self.step_count,
             "hyper": self.hyperparameters(),
             "slots": {
-                slot: {key: arr.copy() for key, arr in arrays.items()}
-                for slot, arrays in self.slots.items()
+                slot: {key: arr.copy() for key, arr in arrays.items()} for slot, arrays in self.slots.items()
             },
         }
 

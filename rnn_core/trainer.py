@@ -45,9 +45,7 @@ class Trainer:
     #: A batch loss above this many times ln V (uniform guessing) counts as diverged.
     divergence_ratio: float = 4.0
 
-    def __init__(
-        self, config: TrainConfig, names: Sequence[str], vocab: Vocab | None = None
-    ) -> None:
+    def __init__(self, config: TrainConfig, names: Sequence[str], vocab: Vocab | None = None) -> None:
         self.config = config.validate()
         cleaned = load_names(names)
         self.vocab = vocab if vocab is not None else Vocab.from_names(cleaned)
@@ -97,7 +95,8 @@ class Trainer:
         start = time.perf_counter()
         saved_position = self._position()
         seqs = self._next_batch()
-        loss, grads = self.model.loss_and_grads(seqs)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # judged below instead
+            loss, grads = self.model.loss_and_grads(seqs)
         chars = self.model.count_steps(seqs)
         train_loss = loss / chars
         grad_norm = global_norm(grads)
@@ -113,7 +112,8 @@ class Trainer:
         # Clipped gradients bound every update; unclipped ones might overflow the weights,
         # so then keep a copy to fall back on.
         backup = None if clipped else (self.model.copy(), self.optimizer.state_dict())
-        self.optimizer.step(grads)
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.optimizer.step(grads)
         if backup is not None and not all(np.isfinite(p).all() for p in self.model.params.values()):
             self.model.set_params(backup[0].params)
             self.optimizer.load_state_dict(backup[1])
@@ -146,8 +146,9 @@ class Trainer:
         """
         ids = self._val_ids or self._train_ids
         total = 0.0
-        for i in range(0, len(ids), EVAL_CHUNK):
-            total += self.model.loss(ids[i : i + EVAL_CHUNK])
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for i in range(0, len(ids), EVAL_CHUNK):
+                total += self.model.loss(ids[i : i + EVAL_CHUNK])
         val_loss = total / self.model.count_steps(ids)
         self._record({"step": self.step, "val_loss": val_loss})
         self.trigger_callbacks(
@@ -158,9 +159,7 @@ class Trainer:
     def sample_names(self, n: int = 5) -> list[str]:
         """`n` names sampled from the model (seeded by the step, so repeatable); fires on_sample."""
         names = sample(self.model, self.vocab, n=n, seed=self.config.seed + self.step)
-        self.trigger_callbacks(
-            "on_sample", {"step": self.step, "epoch": self.epoch, "names": names}
-        )
+        self.trigger_callbacks("on_sample", {"step": self.step, "epoch": self.epoch, "names": names})
         return names
 
     def run(
@@ -215,9 +214,7 @@ class Trainer:
         )
 
     @classmethod
-    def resume(
-        cls, path: str | os.PathLike[str] | bytes | IO[bytes], names: Sequence[str]
-    ) -> Trainer:
+    def resume(cls, path: str | os.PathLike[str] | bytes | IO[bytes], names: Sequence[str]) -> Trainer:
         """Load a checkpoint (path, bytes or file) and continue its run on `names`."""
         return cls.from_checkpoint(load_checkpoint(path), names)
 
@@ -244,26 +241,40 @@ class Trainer:
             trainer.optimizer.load_state_dict(ckpt.optimizer_state)
         trainer.step, trainer.epoch = ckpt.step, ckpt.epoch
         trainer.history = [dict(point) for point in ckpt.history]
-        state = ckpt.extra.get("trainer", {})
-        trainer._history_stride = int(state.get("history_stride", 1))
         if ckpt.rng_state is not None:
             trainer._rng.bit_generator.state = ckpt.rng_state
-        order_state = state.get("order_rng_state")
-        if order_state is not None and state.get("names_digest") == trainer.names_digest:
-            # Redraw the current epoch's permutation, then put the generator back.
-            current = trainer._rng.bit_generator.state
-            trainer._rng.bit_generator.state = order_state
-            trainer._draw_order()
-            trainer._cursor = int(state.get("cursor", 0))
-            trainer._rng.bit_generator.state = current
+        state = ckpt.extra.get("trainer")
+        trainer._restore_batch_state(state if isinstance(state, dict) else {})
         return trainer
 
     # ---------------------------------------------------------------- internals
+    def _restore_batch_state(self, state: dict[str, Any]) -> None:
+        """Put back the history stride and, for the same names, the epoch's permutation and cursor.
+
+        Anything missing or odd (another names list, a hand-edited file) starts a fresh epoch.
+        """
+        stride = state.get("history_stride", 1)
+        self._history_stride = stride if isinstance(stride, int) and stride >= 1 else 1
+        order_state, cursor = state.get("order_rng_state"), state.get("cursor", 0)
+        if order_state is None or state.get("names_digest") != self.names_digest:
+            return
+        current = self._rng.bit_generator.state
+        try:
+            # Redraw the current epoch's permutation from the state it was drawn from.
+            self._rng.bit_generator.state = order_state
+            self._draw_order()
+        except (TypeError, ValueError, KeyError):
+            self._order = None
+        finally:
+            self._rng.bit_generator.state = current
+        if self._order is not None and isinstance(cursor, int) and 0 <= cursor < len(self._order):
+            self._cursor = cursor
+        else:
+            self._order, self._cursor = None, 0
+
     def _make_optimizer(self) -> Optimizer:
         kw = {"momentum": self.config.momentum} if self.config.optimizer == "sgd" else {}
-        return make_optimizer(
-            self.config.optimizer, self.model.params, self.config.learning_rate, **kw
-        )
+        return make_optimizer(self.config.optimizer, self.model.params, self.config.learning_rate, **kw)
 
     def _draw_order(self) -> None:
         self._order_rng_state = self._rng.bit_generator.state

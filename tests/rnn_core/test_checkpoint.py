@@ -22,12 +22,7 @@ from rnn_core.checkpoint import (
 from rnn_core.config import TrainConfig
 from rnn_core.trainer import Trainer
 
-NAMES = [
-    "aardonyx", "abelisaurus", "achelousaurus", "brachiosaurus", "baryonyx", "camarasaurus",
-    "diplodocus", "edmontosaurus", "gallimimus", "iguanodon", "kentrosaurus", "leptoceratops",
-    "maiasaura", "nodosaurus", "oviraptor", "pachycephalosaurus", "quaesitosaurus", "rugops",
-    "stegosaurus", "triceratops", "utahraptor", "velociraptor", "wuerhosaurus", "zuniceratops",
-]  # fmt: skip
+from .training_names import NAMES
 
 
 def small_config(**changes) -> TrainConfig:
@@ -122,6 +117,25 @@ def test_resume_on_other_names_starts_a_new_epoch(tmp_path):
     trainer.save(tmp_path / "a.ckpt")
     resumed = Trainer.resume(tmp_path / "a.ckpt", NAMES[:-3])
     assert resumed.step == 3
+    resumed.train_step()
+    assert resumed.step == 4
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "nonsense",
+        {"cursor": "x", "order_rng_state": {"bit_generator": "PCG64"}, "names_digest": None},
+        {"cursor": 10**6, "history_stride": -4},
+    ],
+)
+def test_odd_trainer_state_starts_a_fresh_epoch(junk):
+    buffer = io.BytesIO()
+    trained(steps=3).save(buffer)
+    arrays, meta = unpack(buffer.getvalue())
+    meta["extra"]["trainer"] = junk if isinstance(junk, str) else {**meta["extra"]["trainer"], **junk}
+    resumed = Trainer.resume(pack(arrays, meta), NAMES)
+    assert resumed.step == 3 and resumed._history_stride >= 1
     resumed.train_step()
     assert resumed.step == 4
 

@@ -128,6 +128,14 @@ def test_bad_input_exits_2_with_one_line(argv, message, names_file, tmp_path, ca
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
 
 
+def test_divergence_exits_1_with_one_line(names_file, capsys):
+    argv = ["train", "--names", str(names_file), *FAST, "--steps", "50", "--optimizer", "sgd",
+            "--lr", "1e6", "--clip-value", "none", "--activation", "relu"]  # fmt: skip
+    code, _, err = run(argv, capsys)
+    assert code == 1
+    assert "diverged" in err and err.count("\n") == 1
+
+
 def test_module_entry_point(tmp_path):
     """`python -m rnn_core` runs; a bad file gives exit 2 and one line, no traceback."""
     ok = subprocess.run(

@@ -1,0 +1,48 @@
+"""`python -m app`: serve BPTT Lab with uvicorn, one worker, on BPTT_LAB_HOST:BPTT_LAB_PORT.
+
+On Ctrl-C or SIGTERM the event streams are ended first, so the graceful
+shutdown does not wait on open browser tabs; the lifespan then stops the
+training thread and saves the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from types import FrameType
+
+import uvicorn
+
+from .settings import get_settings
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server, ending the SSE streams as soon as it is asked to stop."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Stop as uvicorn does, and first close the event hub on the server's loop."""
+        from .main import app
+
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop().call_soon_threadsafe(app.state.hub.close)
+        super().handle_exit(sig, frame)
+
+
+def main() -> None:
+    """Run the server until interrupted."""
+    settings = get_settings()
+    config = uvicorn.Config(
+        "app.main:app",
+        host=settings.host,
+        port=settings.port,
+        workers=1,
+        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+        log_level="info",
+    )
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    print(f"BPTT Lab: open http://{host}:{settings.port}/ in a browser", flush=True)
+    Server(config).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""The FastAPI application: `create_app()` builds it, `app` is the one uvicorn serves.
+
+    uvicorn app.main:app --workers 1      (or: python -m app)
+
+The lifespan binds the event hub to the server's loop, starts the training
+service (its one thread; it resumes the saved run, or trains the bundled names
+when BPTT_LAB_AUTOSTART is on) and, on shutdown, ends the event streams,
+stops the thread and saves the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+
+from rnn_core.config import TrainConfig
+
+from . import errors
+from .events import EventHub
+from .limits import BodyLimitMiddleware
+from .routes import api, events, fragments, pages
+from .settings import Settings, get_settings
+from .training import TrainingService
+
+log = logging.getLogger("bptt_lab")
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+def limit_blas_threads(threads: int) -> None:
+    """Pin NumPy's BLAS to `threads` (threadpoolctl when installed; app/__init__ sets the env)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(threads)
+
+
+def create_app(settings: Settings | None = None, config: TrainConfig | None = None) -> FastAPI:
+    """The app with its routes, error handlers and lifespan (one training thread)."""
+    settings = settings or get_settings()
+    config = config or TrainConfig.from_dict(dict(settings.train))
+    hub = EventHub(queue_size=settings.sse_queue_size)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limit_blas_threads(settings.blas_threads)
+        hub.bind(asyncio.get_running_loop())
+        service = TrainingService(settings, hub, config)
+        await run_in_threadpool(service.open)
+        app.state.service = service
+        log.info("BPTT Lab: runs in %s, state %s", settings.runs_dir, service.run().state)
+        try:
+            yield
+        finally:
+            hub.close()
+            await run_in_threadpool(service.close)
+
+    app = FastAPI(
+        title="BPTT Lab",
+        summary="Watch a NumPy RNN learn names; see backpropagation through time.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    app.state.settings = settings
+    app.dependency_overrides[get_settings] = lambda: settings
+    app.add_middleware(BodyLimitMiddleware, settings=settings)
+    errors.install(app)
+    for module in (pages, fragments, api, events):
+        app.include_router(module.router)
+    _include_inspect(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def _include_inspect(app: FastAPI) -> None:
+    """The Inspect panel's routes, once app/routes/inspect.py exists (DESIGN part 3)."""
+    if importlib.util.find_spec(f"{__package__}.routes.inspect") is None:
+        return
+    inspect = importlib.import_module(f"{__package__}.routes.inspect")
+    app.include_router(inspect.router)
+
+
+app = create_app()

@@ -1,0 +1,180 @@
+"""The page's own endpoints: HTML fragments that htmx swaps in, and the page's event stream.
+
+Each answer is a set of `<hx-partial>` swaps (app/views.py): the blocks that
+changed, and a note beside every field of the form that was sent (its error,
+or nothing). Changes to the configuration come back with HX-Replace-Url, so the
+address bar always holds a link that reproduces the view.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterable, Iterable
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams, UploadFile
+
+from .. import urlstate, views
+from ..deps import ControlDep, HubDep, RunDep, ServiceDep
+from ..errors import FormError
+from ..forms import form_model, refusals
+from ..run import Run
+from ..schemas import ConfigPatch, FieldError, GenerateRequest, TrainRequest
+from ..training import TrainingService
+from .events import KEEPALIVE_SECONDS
+
+router = APIRouter(prefix="/fragments", tags=["fragments"], include_in_schema=False)
+
+TRAIN_FIELDS = tuple(TrainRequest.model_fields)
+GEN_FIELDS = tuple(GenerateRequest.model_fields)
+CHART_PERIOD = 0.5  # seconds between chart redraws on one stream
+#: The blocks each kind of event changes (the chart also follows progress, at most every period).
+BLOCKS_FOR = {"progress": ("stats",), "sample": ("samples",), "state": ("controls", "stats", "chart")}
+ACTIONS = {
+    "pause": lambda service: service.run().pause(),
+    "resume": lambda service: service.run().resume(),
+    "step": lambda service: service.run().step(),
+    "reset": lambda service: service.reset(),
+}
+TrainForm = Annotated[TrainRequest, Depends(form_model(TrainRequest, "train"))]
+RateForm = Annotated[ConfigPatch, Depends(form_model(ConfigPatch, "train", ("learning_rate",)))]
+GenerateForm = Annotated[GenerateRequest, Depends(form_model(GenerateRequest, "generate"))]
+
+
+def current_query(request: Request) -> QueryParams:
+    """The query string of the page that sent this request (htmx's HX-Current-URL)."""
+    return QueryParams(urlsplit(request.headers.get("hx-current-url", "")).query)
+
+
+def new_url(request: Request, changes: dict[str, str]) -> str:
+    """The page's URL with `changes` in its query string."""
+    return urlstate.merged_url(request.headers.get("hx-current-url"), changes)
+
+
+def live(request: Request, service: TrainingService) -> dict[str, Any]:
+    """The live blocks' context, with the chart scale the page shows."""
+    return views.live_context(service.run(), urlstate.scale_of(current_query(request)))
+
+
+@router.post("/train/start", dependencies=[ControlDep])
+def start(request: Request, body: TrainForm, service: ServiceDep) -> HTMLResponse:
+    """Start a new run with the form's configuration."""
+    with refusals("train", TRAIN_FIELDS):
+        service.start(body.to_config(), body.dataset)
+    notes = views.slots("train", TRAIN_FIELDS)
+    url = new_url(request, urlstate.train_query(body))
+    return views.swaps_response(request, live(request, service), views.LIVE_BLOCKS, notes, url=url)
+
+
+@router.post("/train/{action}", dependencies=[ControlDep])
+def act(
+    request: Request, action: Literal["pause", "resume", "step", "reset"], service: ServiceDep
+) -> HTMLResponse:
+    """Pause, resume, take one step, or reset the run."""
+    with refusals("controls"):
+        ACTIONS[action](service)
+    return views.swaps_response(request, live(request, service), views.LIVE_BLOCKS)
+
+
+@router.patch("/train/config", dependencies=[ControlDep])
+def configure(request: Request, body: RateForm, service: ServiceDep) -> HTMLResponse:
+    """Change the learning rate of the run while it trains."""
+    with refusals("train", ("learning_rate",)):
+        service.run().configure(body.learning_rate, None)
+    note = ("err-train-learning_rate", f"now {body.learning_rate:g}", "ok")
+    url = new_url(request, {"learning_rate": str(body.learning_rate)})
+    return views.swaps_response(request, live(request, service), ("controls", "stats"), [note], url=url)
+
+
+@router.post("/generate")
+def generate(request: Request, body: GenerateForm, service: ServiceDep) -> HTMLResponse:
+    """Names from the current weights, with log-probabilities and novelty."""
+    with refusals("generate", GEN_FIELDS):
+        names, best, step = service.generate(
+            body.count, body.temperature, body.prefix, body.max_length, body.seed
+        )
+    context = views.generated_context(names, best, step, body.temperature)
+    url = new_url(request, urlstate.gen_query(body))
+    notes = views.slots("generate", GEN_FIELDS)
+    return views.swaps_response(request, context, ("generated",), notes, url=url)
+
+
+@router.get("/chart")
+def chart(request: Request, service: ServiceDep, scale: Literal["linear", "log"] = "linear") -> HTMLResponse:
+    """The loss chart on a linear or log axis (and the stream that keeps it live)."""
+    context = views.live_context(service.run(), scale)
+    url = new_url(request, {"scale": scale})
+    return views.swaps_response(request, context, ("chart", "live"), url=url)
+
+
+async def uploaded_bytes(request: Request, form_id: str) -> tuple[bytes, str]:
+    """The bytes and name of the form's `file` (refused beside it when missing)."""
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        error = FieldError(field="file", message="choose a file first")
+        raise FormError(form_id, ("file",), [error])
+    return await upload.read(), upload.filename
+
+
+@router.post("/dataset", dependencies=[ControlDep])
+async def dataset(request: Request, service: ServiceDep) -> HTMLResponse:
+    """Check and keep an uploaded names file; offer it in the data set menu."""
+    data, filename = await uploaded_bytes(request, "dataset")
+    with refusals("dataset", ("file",)):
+        uploaded = await run_in_threadpool(service.upload_names, data, filename)
+    context = {
+        "datasets": views.dataset_choices(service),
+        "train_form": {"dataset": "uploaded"},
+    }
+    note = ("err-dataset-file", f"{uploaded.filename}: {len(uploaded.names):,} names", "ok")
+    return views.swaps_response(request, context, ("dataset_select",), [note])
+
+
+@router.post("/checkpoint", dependencies=[ControlDep])
+async def checkpoint(request: Request, service: ServiceDep) -> HTMLResponse:
+    """Continue from an uploaded checkpoint; a bad one is refused beside the file input."""
+    data, _ = await uploaded_bytes(request, "checkpoint")
+    with refusals("checkpoint", ("file",)):
+        await run_in_threadpool(service.load_checkpoint, data)
+    scale = urlstate.scale_of(current_query(request))
+    context = views.page_context(service, scale, {}, {})
+    note = ("err-checkpoint-file", f"loaded step {service.run().trainer.step:,}", "ok")
+    blocks = (*views.LIVE_BLOCKS, "train_form")
+    return views.swaps_response(request, context, blocks, [note])
+
+
+@router.get("/stream", response_class=EventSourceResponse)
+async def stream(
+    hub: HubDep, run: RunDep, scale: Literal["linear", "log"] = "linear"
+) -> AsyncIterable[ServerSentEvent]:
+    """The page's live updates: HTML partials for the Train panel, as the run moves."""
+    with hub.subscribe() as subscription:
+        first = _live_html(run, scale, views.LIVE_BLOCKS)
+        yield ServerSentEvent(raw_data=first, id=str(hub.last_id))
+        last_chart = time.monotonic()
+        while not subscription.closed:
+            event = await subscription.next(KEEPALIVE_SECONDS)
+            if event is None:
+                if not subscription.closed:
+                    yield ServerSentEvent(comment="keep-alive")
+                continue
+            events = [event, *subscription.drain()]
+            blocks = {b for e in events for b in BLOCKS_FOR[e.kind]}
+            if "chart" in blocks or time.monotonic() - last_chart >= CHART_PERIOD:
+                blocks.add("chart")
+                last_chart = time.monotonic()
+            ordered = [b for b in views.LIVE_BLOCKS if b in blocks]
+            yield ServerSentEvent(raw_data=_live_html(run, scale, ordered), id=str(events[-1].id))
+            if "chart" in blocks:
+                yield ServerSentEvent(event="weights-changed", data={"step": run.trainer.step})
+
+
+def _live_html(run: Run, scale: str, blocks: Iterable[str]) -> str:
+    """The partials that bring the page's live blocks up to date."""
+    return views.swaps_html(views.live_context(run, scale), blocks)

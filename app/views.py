@@ -1,0 +1,181 @@
+"""Rendering the page and its fragments: one template (templates/page.html), its blocks.
+
+A fragment is a block of page.html rendered alone (jinja2-fragments). Answers
+to the page's requests and messages on its event stream are lists of
+`<hx-partial>` envelopes (templates/partials/swaps.html), each naming the
+element it replaces, so one answer can update several places: the controls,
+the numbers, the chart, and the message beside a field.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2_fragments import render_block
+from jinja2_fragments.fastapi import Jinja2Blocks
+from markupsafe import Markup
+
+from rnn_core.config import ACTIVATION_NAMES, OPTIMIZER_NAMES
+
+from . import charts
+from .run import Run
+from .schemas import FieldError, GenerateRequest, TrainRequest
+from .training import GeneratedName, TrainingService
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+PAGE = "page.html"
+SWAPS = "partials/swaps.html"
+
+templates = Jinja2Blocks(directory=str(TEMPLATES_DIR))
+templates.env.filters["nats"] = lambda v: "–" if v is None else f"{v:.4f}"
+templates.env.filters["thousands"] = lambda v: f"{v:,.0f}"
+templates.env.filters["exact"] = lambda v: "not measured yet" if v is None else repr(v)
+
+#: Which actions the controls allow in each state (a button is disabled otherwise).
+ALLOWED = {
+    "idle": {"pause": False, "resume": True, "step": True},
+    "running": {"pause": True, "resume": False, "step": False},
+    "paused": {"pause": False, "resume": True, "step": True},
+    "diverged": {"pause": False, "resume": True, "step": True},
+    "finished": {"pause": False, "resume": False, "step": False},
+}
+#: The blocks of the Train panel that live updates replace.
+LIVE_BLOCKS = ("controls", "stats", "chart", "samples")
+#: The id of the element each block renders (the target of its swap).
+TARGETS = {"train_form": "train-form", "dataset_select": "train-dataset"}
+
+_chart_cache: dict[tuple[Any, ...], Markup] = {}
+
+
+def chart_svg(run: Run, scale: str) -> Markup:
+    """The loss chart of `run`, redrawn only when its history changed."""
+    history = run.history()
+    last = history[-1] if history else {}
+    key = (id(run.trainer), len(history), last.get("step"), "val_loss" in last, scale)
+    svg = _chart_cache.get(key)
+    if svg is None:
+        if len(_chart_cache) > 8:
+            _chart_cache.clear()
+        svg = Markup(charts.loss_chart_svg(history, scale, run.uniform_loss))
+        _chart_cache[key] = svg
+    return svg
+
+
+def form_values(model: type[TrainRequest] | type[GenerateRequest], given: Mapping[str, str]) -> dict:
+    """Defaults of `model` as form text, overridden by `given`."""
+    values = {k: "" if f.default is None else str(f.default) for k, f in model.model_fields.items()}
+    values.update(given)
+    return values
+
+
+def config_values(run: Run) -> dict[str, str]:
+    """The training form filled with the run's own configuration."""
+    config = run.trainer.config.to_dict()
+    values = {k: "" if v is None else str(v) for k, v in config.items()}
+    values["dataset"] = run.dataset.source
+    return values
+
+
+def live_context(run: Run, scale: str) -> dict[str, Any]:
+    """What the live blocks (controls, stats, chart, samples) need."""
+    status = run.status()
+    return {
+        "status": status,
+        "allowed": ALLOWED[status["state"]],
+        "chart": chart_svg(run, scale),
+        "scale": scale,
+        "samples": list(run.samples),
+        "stream_url": f"/fragments/stream?scale={scale}",
+    }
+
+
+def page_context(
+    service: TrainingService,
+    scale: str,
+    train_form: Mapping[str, str],
+    gen_form: Mapping[str, str],
+) -> dict[str, Any]:
+    """Everything page.html needs."""
+    run = service.run()
+    return {
+        **live_context(run, scale),
+        "train_form": {**config_values(run), **train_form},
+        "gen_form": form_values(GenerateRequest, gen_form),
+        "generated": None,
+        "datasets": dataset_choices(service),
+        "choices": {"activation": ACTIVATION_NAMES, "optimizer": OPTIMIZER_NAMES},
+    }
+
+
+def dataset_choices(service: TrainingService) -> dict[str, Any]:
+    """The data sets the training form offers."""
+    uploaded = service.uploaded.summary() if service.uploaded else None
+    bundled = service.bundled.summary() if service.bundled else None
+    return {"bundled": bundled, "uploaded": uploaded}
+
+
+def _name_view(n: GeneratedName) -> dict[str, Any]:
+    """A generated name as the page shows it."""
+    steps = len(n.name) + (1 if n.ended else 0)
+    return {**asdict(n), "steps": steps, "p_char": round(math.exp(n.log_prob_per_char), 4)}
+
+
+def generated_context(
+    names: Sequence[GeneratedName], best: GeneratedName, step: int, temperature: float
+) -> dict[str, Any]:
+    """The Generate panel's result."""
+    return {
+        "generated": {
+            "names": [_name_view(n) for n in names],
+            "greedy": _name_view(best),
+            "step": step,
+            "temperature": f"{temperature:g}",
+        }
+    }
+
+
+def render(block: str, context: Mapping[str, Any]) -> Markup:
+    """One block of page.html, rendered alone."""
+    return Markup(render_block(templates.env, PAGE, block, dict(context)))
+
+
+def swaps_html(
+    context: Mapping[str, Any],
+    blocks: Iterable[str] = (),
+    notes: Iterable[tuple[str, str, str]] = (),
+) -> str:
+    """`<hx-partial>` envelopes: blocks replacing their elements, notes filling field slots."""
+    swaps = [(TARGETS.get(name, name), render(name, context)) for name in blocks]
+    return templates.env.get_template(SWAPS).render(swaps=swaps, notes=list(notes))
+
+
+def slots(form_id: str, fields: Iterable[str], errors: Sequence[FieldError] = ()) -> list:
+    """(slot id, message, kind) for every field of a form: its error, or empty."""
+    by_field = {e.field: e.message for e in errors}
+    out = [(f"err-{form_id}-{f}", by_field.pop(f, ""), "bad") for f in fields]
+    if by_field:  # errors about no field of the form go to its general slot
+        message = "; ".join(f"{k} {v}" if k != "body" else v for k, v in by_field.items())
+        out.append((f"err-{form_id}", message, "bad"))
+    else:
+        out.append((f"err-{form_id}", "", "bad"))
+    return out
+
+
+def swaps_response(
+    request: Request,
+    context: Mapping[str, Any],
+    blocks: Iterable[str] = (),
+    notes: Iterable[tuple[str, str, str]] = (),
+    status_code: int = 200,
+    url: str | None = None,
+) -> HTMLResponse:
+    """An answer to the page: partial swaps, and the new URL when the configuration changed."""
+    headers = {"HX-Replace-Url": url} if url else None
+    html = swaps_html(context, blocks, notes)
+    return HTMLResponse(html, status_code=status_code, headers=headers)
