@@ -18,8 +18,8 @@ from typing import Any
 
 Point = tuple[float, float]
 
-WIDTH, HEIGHT = 760, 250  # viewBox units; the SVG scales to its box
-MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 44, 12, 12, 28
+WIDTH, HEIGHT = 760, 240  # viewBox units; the SVG scales to its box
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 50, 12, 10, 28
 MAX_DRAWN_POINTS = 600  # per series: more than the chart has pixels is wasted bytes
 HOVER_BANDS = 80  # vertical strips carrying the exact values in their <title>
 
@@ -228,7 +228,7 @@ def _hover_bands(train: Sequence[Point], train_ema: Sequence[Point], val: Sequen
 
 def _legend() -> str:
     """Which line is which."""
-    x0, y0 = MARGIN_LEFT + 10, MARGIN_TOP + 14
+    x0, y0 = MARGIN_LEFT + 10, HEIGHT - MARGIN_BOTTOM - 8
     items: list[tuple[str, str]] = [("train-ema", "train"), ("val-ema", "validation")]
     out = []
     for i, (css, label) in enumerate(items):

@@ -36,6 +36,7 @@ _TEMPLATES: dict[str, str] = {
     "bool_type": "must be true or false",
     "string_type": "must be text",
     "string_too_long": "must be at most {max_length} characters",
+    "string_pattern_mismatch": "must hold only the letters a-z",
     "literal_error": "must be one of {expected}",
     "extra_forbidden": "is not a field this request knows",
     "model_attributes_type": "must be a JSON object",
@@ -65,6 +66,11 @@ def field_name(loc: Sequence[Any]) -> str:
     return ".".join(parts) if parts else "body"
 
 
+def _plain(value: Any) -> Any:
+    """10.0 shown as 10, other values as they are."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 32 else text[:29] + "..."
@@ -77,9 +83,9 @@ def human_errors(errors: Sequence[dict[str, Any]]) -> list[FieldError]:
         kind, ctx = err.get("type", ""), err.get("ctx") or {}
         field = field_name(err.get("loc", ()))
         if kind == "json_invalid":
-            text = f"is not valid JSON ({ctx.get('error', 'parse error')})"
+            field, text = "body", f"is not valid JSON ({ctx.get('error', 'parse error')})"
         elif kind in _TEMPLATES:
-            text = _TEMPLATES[kind].format(**ctx)
+            text = _TEMPLATES[kind].format(**{k: _plain(v) for k, v in ctx.items()})
             if kind not in ("missing", "extra_forbidden") and "input" in err:
                 text += f" (got {_shown(err['input'])})"
         else:

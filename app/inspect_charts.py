@@ -6,7 +6,7 @@ can read it and a test can parse it. Colours of the heatmaps are computed here
 text take their colours from static/inspect.css.
 
     gamma_heatmap_svg      |gamma_t(k)| = |dJ(t)/dh(k)|, row t, column k (Eq. 6.2)
-    accumulated_svg        gamma(k) = dJ/dh(k) = sum_t gamma_t(k), T x D_h
+    accumulated_svg        gamma(k) = dJ/dh(k) = sum_t gamma_t(k), T x D_h (an embedded image)
     vector_svg             one vector across the hidden units (gamma_t(k) on a click)
     dW_h_bars_svg          |dJ/dW_h(k)| per step (Eq. 5.2)
     decay_svg              |gamma_t(k)| / |gamma_t(t)| against t - k, log axis
@@ -14,7 +14,10 @@ text take their colours from static/inspect.css.
 
 from __future__ import annotations
 
+import base64
 import math
+import struct
+import zlib
 from collections.abc import Sequence
 from html import escape
 
@@ -37,8 +40,14 @@ def _palette(stops: Sequence[str]) -> np.ndarray:
     return np.array([at(i / (LEVELS - 1)) for i in range(LEVELS)])
 
 
+def _rgb(colours: np.ndarray) -> np.ndarray:
+    """'#rrggbb' strings as an (n, 3) uint8 array."""
+    return np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in colours], dtype=np.uint8)
+
+
 LOG_COLOURS = _palette(LOG_STOPS)
 DIVERGING_COLOURS = _palette(DIVERGING_STOPS)
+DIVERGING_RGB = _rgb(DIVERGING_COLOURS)
 
 
 def num(value: float) -> str:
@@ -64,10 +73,19 @@ def log_colours(values: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return LOG_COLOURS[np.clip(scaled * (LEVELS - 1) + 0.5, 0, LEVELS - 1).astype(int)]
 
 
+def _signed_levels(values: np.ndarray, limit: float) -> np.ndarray:
+    scaled = (values / (limit or 1.0) + 1.0) / 2.0
+    return np.clip(scaled * (LEVELS - 1) + 0.5, 0, LEVELS - 1).astype(int)
+
+
 def signed_colours(values: np.ndarray, limit: float) -> np.ndarray:
     """'#rrggbb' for each value on a linear scale from -limit (blue) to +limit (red)."""
-    scaled = (values / (limit or 1.0) + 1.0) / 2.0
-    return DIVERGING_COLOURS[np.clip(scaled * (LEVELS - 1) + 0.5, 0, LEVELS - 1).astype(int)]
+    return DIVERGING_COLOURS[_signed_levels(values, limit)]
+
+
+def signed_rgb(values: np.ndarray, limit: float) -> np.ndarray:
+    """The same colours as an (..., 3) uint8 array (for the embedded image)."""
+    return DIVERGING_RGB[_signed_levels(values, limit)]
 
 
 def _svg(css: str, width: float, height: float, label: str, testid: str = "") -> str:
@@ -120,7 +138,7 @@ def gamma_heatmap_svg(report: InspectReport, vector_url: str) -> str:
     the hidden units, sending the inspected name and weights from ``#inspect-state``."""
     T, norms = report.T, report.gamma_norms
     cell = 18.0
-    left, top = 30.0, 30.0
+    left, top = 36.0, 26.0
     grid = cell * T
     width, height = left + grid + 8, top + grid + 46
     lower = norms[np.tril_indices(T)]
@@ -128,8 +146,10 @@ def gamma_heatmap_svg(report: InspectReport, vector_url: str) -> str:
     colours = log_colours(norms, lo, hi)
     parts = [
         _svg("inspect-chart gamma-map", width, height, "|gamma_t(k)| heatmap", "gamma-heatmap"),
-        f'<text class="axis-title" x="{left:g}" y="10">column k: h(k)</text>',
-        f'<text class="axis-title" x="2" y="{top - 4:g}">row t: J(t)</text>',
+        f'<text class="axis-title" x="{left + grid / 2:g}" y="9" text-anchor="middle">'
+        "column k: the state h(k)</text>",
+        f'<text class="axis-title" transform="rotate(-90)" x="{-(top + grid / 2):g}" y="9" '
+        'text-anchor="middle">row t: the loss J(t)</text>',
     ]
     label_every = 1 if T <= 20 else 2
     for i in range(T):
@@ -145,7 +165,8 @@ def gamma_heatmap_svg(report: InspectReport, vector_url: str) -> str:
     url = escape(vector_url)
     parts.append(
         '<g class="cells" hx-include:inherited="#inspect-state" '
-        'hx-target:inherited="#gamma-vector" hx-swap:inherited="outerHTML">'
+        'hx-target:inherited="#gamma-vector" hx-swap:inherited="outerHTML" '
+        'hx-sync:inherited="#inspect-result:replace">'
     )
     for t in range(1, T + 1):
         y = top + (t - 1) * cell
@@ -165,35 +186,65 @@ def gamma_heatmap_svg(report: InspectReport, vector_url: str) -> str:
 
 
 # ------------------------------------------------------- the T x D_h map
-def accumulated_svg(report: InspectReport) -> str:
-    """gamma(k) = dJ/dh(k) (row k, column: hidden unit i), diverging colours around 0."""
+def png_data_uri(rgb: np.ndarray) -> str:
+    """An (H, W, 3) uint8 image as a data: URI holding a PNG (no filter, deflate)."""
+    height, width, _ = rgb.shape
+    raw = b"".join(b"\x00" + row.tobytes() for row in np.ascontiguousarray(rgb, dtype=np.uint8))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    png = b"".join(
+        [
+            b"\x89PNG\r\n\x1a\n",
+            chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)),
+            chunk(b"IDAT", zlib.compress(raw, 6)),
+            chunk(b"IEND", b""),
+        ]
+    )
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def accumulated_svg(report: InspectReport, vector_url: str) -> str:
+    """gamma(k) = dJ/dh(k) (row k, column: hidden unit i), diverging colours around 0.
+
+    The T x D_h cells are one pixel each of an embedded image (D_h may be in the
+    hundreds); each row is a hover target whose title gives |gamma(k)| and its
+    largest entry, and a click shows gamma(k) unit by unit with every exact value."""
     acc = report.trace.accumulated
     T, D_h = acc.shape
-    cw = max(2.0, min(14.0, 520.0 / D_h))
+    cw = max(1.0, min(14.0, 520.0 / D_h))
     ch = 12.0
     left, top = 30.0, 14.0
-    width, height = left + cw * D_h + 6, top + ch * T + 40
+    plot_w = cw * D_h
+    width, height = left + plot_w + 6, top + ch * T + 40
     limit = float(np.abs(acc).max()) or 1.0
-    colours = signed_colours(acc, limit)
+    image = png_data_uri(signed_rgb(acc, limit))
+    url = escape(vector_url)
     parts = [
         _svg("inspect-chart accumulated-map", width, height, "accumulated gamma(k) heatmap"),
         f'<text class="axis-title" x="{left:g}" y="10">hidden unit i = 1 … {D_h}</text>',
+        f'<image x="{left:g}" y="{top:g}" width="{plot_w:g}" height="{ch * T:g}" '
+        f'preserveAspectRatio="none" href="{image}"/>',
+        '<g class="acc-rows" hx-include:inherited="#inspect-state" '
+        'hx-target:inherited="#gamma-vector" hx-swap:inherited="outerHTML" '
+        'hx-sync:inherited="#inspect-result:replace">',
     ]
+    norms = report.accumulated_norms
     for k in range(1, T + 1):
         y = top + (k - 1) * ch
+        row = acc[k - 1]
+        i = int(np.argmax(np.abs(row)))
         parts.append(
             f'<g class="acc-row" data-k="{k}"><text class="tick" x="{left - 4:g}" '
             f'y="{y + ch / 2 + 3.5:g}" text-anchor="end">{k}</text>'
+            f'<rect class="acc-hit" data-k="{k}" x="{left:g}" y="{y:g}" width="{plot_w:g}" '
+            f'height="{ch:g}" hx-get="{url}?t=0&amp;k={k}">'
+            f"<title>γ({k}) = ∂J/∂h({k}): |γ({k})| = {num(norms[k - 1])}, largest entry "
+            f"γ({k})[{i + 1}] = {num(row[i])}. Click for every unit.</title></rect></g>"
         )
-        row, fills = acc[k - 1], colours[k - 1]
-        parts.extend(
-            f'<rect x="{left + i * cw:g}" y="{y:g}" width="{cw:g}" height="{ch:g}" '
-            f'fill="{fills[i]}">'
-            f"<title>γ({k})[{i + 1}] = ∂J/∂h({k})[{i + 1}] = {num(row[i])}</title></rect>"
-            for i in range(D_h)
-        )
-        parts.append("</g>")
-    parts.append(signed_legend(limit, left, top + ch * T + 20, min(cw * D_h, 220.0), "γ(k)[i] = ∂J/∂h(k)[i]"))
+    parts.append("</g>")
+    parts.append(signed_legend(limit, left, top + ch * T + 20, min(plot_w, 220.0), "γ(k)[i] = ∂J/∂h(k)[i]"))
     parts.append("</svg>")
     return "".join(parts)
 

@@ -13,16 +13,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2_fragments import render_block
 from markupsafe import Markup
 
 from rnn_core.gradcheck import GradCheckEntry
 from rnn_core.inspect_report import InspectReport, TableRow
 
 from .inspect_charts import accumulated_svg, decay_svg, dW_h_bars_svg, gamma_heatmap_svg, vector_svg
-from .inspection import Inspected
 
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+PANEL = "partials/inspect.html"
 VECTOR_URL = "/fragments/inspect/gamma"
 GRAD_CHECK_TOLERANCE = 1e-6  # the issue's bar for every parameter
 
@@ -174,16 +179,25 @@ class InspectView:
     vector: VectorView
 
 
+_env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape())
+
+
+def render(block: str, **context: Any) -> str:
+    """One block of templates/partials/inspect.html, rendered alone (jinja2-fragments)."""
+    return render_block(_env, PANEL, block, context)
+
+
 # ------------------------------------------------------------------- builders
-def inspect_view(inspected: Inspected, walk: int = 0, selected: tuple[int, int] | None = None) -> InspectView:
-    """Everything the panel body shows for one inspected name."""
-    r = inspected.report
+def inspect_view(
+    r: InspectReport, key: str, step: int, walk: int = 0, selected: tuple[int, int] | None = None
+) -> InspectView:
+    """Everything the panel body shows for one name, traced under the weights ``key`` of ``step``."""
     t, k = selected if selected and 1 <= selected[1] <= selected[0] <= r.T else (r.T, r.T)
     grad_ok = r.grad_check_max_error < GRAD_CHECK_TOLERANCE
     return InspectView(
         name=r.name,
-        key=inspected.key,
-        step=inspected.step,
+        key=key,
+        step=step,
         activation=r.activation,
         hidden_size=r.hidden_size,
         vocab_size=r.vocab_size,
@@ -192,7 +206,7 @@ def inspect_view(inspected: Inspected, walk: int = 0, selected: tuple[int, int] 
         loss_per_char=cell(r.loss / r.T),
         steps=step_views(r),
         gamma_map=Markup(gamma_heatmap_svg(r, VECTOR_URL)),
-        accumulated_map=Markup(accumulated_svg(r)),
+        accumulated_map=Markup(accumulated_svg(r, VECTOR_URL)),
         dW_h_bars=Markup(dW_h_bars_svg(r)),
         dW_h_sum=cell(r.dW_h_norm_sum),
         dW_h_norm=cell(r.dW_h_norm),
@@ -214,7 +228,7 @@ def step_views(r: InspectReport) -> tuple[StepView, ...]:
             t=s.t,
             x=s.x,
             y=s.y,
-            J=cell(s.J),
+            J=Cell(f"{s.J:.3g}", exact(s.J)),
             J_width=f"{100 * s.J / J_max:.1f}",
             p_target=cell(s.p_target),
             guesses=tuple(
@@ -346,20 +360,35 @@ def _walk_style(walk: int) -> Markup:
         f'#inspect-result .g-cell[data-k="{walk - 1}"]:not([data-t="{walk - 1}"])'
         "{stroke:#f59f00;stroke-width:1.5;stroke-dasharray:3 2}"
         f'#inspect-result .acc-row[data-k="{walk}"] > text{{fill:#d9480f;font-weight:700}}'
-        f'#inspect-result .acc-row:not([data-k="{walk}"]){{opacity:.55}}'
+        f'#inspect-result .acc-hit[data-k="{walk}"]{{stroke:#d9480f;stroke-width:1.5}}'
         f'#inspect-result .dwh-bar[data-k="{walk}"] rect{{fill:#d9480f}}'
         "</style>"
     )
 
 
 def vector_view(r: InspectReport, t: int, k: int) -> VectorView:
-    """gamma_t(k) across the hidden units, with how Eq. 6.2 (or the output layer) made it."""
-    values = r.trace.gamma[t - 1, k - 1]
-    if t == k:
+    """gamma_t(k) across the hidden units, with how Eq. 6.2 (or the output layer) made it;
+    t = 0 asks for the accumulated gamma(k) = sum_t gamma_t(k) = dJ/dh(k)."""
+    if t == 0:
+        values = r.trace.accumulated[k - 1]
+        symbol = Markup(f"γ({k}) = Σ<sub>t≥{k}</sub> ") + gamma_sym("t", k) + Markup(f" = ∂J/∂h({k})")
+        how = (
+            Markup("the sum the second trick carries back: ")
+            + gamma_sym(k, k)
+            + Markup(f" plus what step {k + 1} passed, ")
+            + eq("4.1")
+        )
+        plain = f"γ({k})"
+    elif t == k:
+        values = r.trace.gamma[t - 1, k - 1]
+        symbol = gamma_sym(t, k) + Markup(f" = ∂J({t})/∂h({k})")
         how = Markup(f"= U<sup>T</sup>(ŷ({t}) − y({t})): J({t}) back through ") + (
             eq("3.1") + Markup(" and ") + eq("2.1")
         )
+        plain = f"γ_{t}({k})"
     else:
+        values = r.trace.gamma[t - 1, k - 1]
+        symbol = gamma_sym(t, k) + Markup(f" = ∂J({t})/∂h({k})")
         how = (
             Markup("= W<sub>h</sub><sup>T</sup>(")
             + gamma_sym(t, k + 1)
@@ -368,11 +397,11 @@ def vector_view(r: InspectReport, t: int, k: int) -> VectorView:
             + Markup(f", applied {t - k} time{'s' if t - k > 1 else ''} from ")
             + gamma_sym(t, t)
         )
-    symbol = gamma_sym(t, k) + Markup(f" = ∂J({t})/∂h({k})")
+        plain = f"γ_{t}({k})"
     return VectorView(
         t=t,
         k=k,
-        svg=Markup(vector_svg(values, f"gamma_{t}({k})", f"γ_{t}({k})")),
+        svg=Markup(vector_svg(values, plain, plain)),
         symbol=symbol,
         norm=cell(float(np.linalg.norm(values))),
         how=how,

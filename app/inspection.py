@@ -2,31 +2,50 @@
 
 A request names a character string; this module refuses it in plain words
 (empty, too long, a control character, a character the vocabulary lacks) or
-builds the `InspectReport` of rnn_core.inspect_report from a snapshot of the
-run's weights, off the event loop. Reports are cached by (name, weights key),
-so the page's step-backwards walk and heatmap clicks read the very numbers the
-page shows, and a poll while the weights stand still costs nothing.
+turns it into a `Job`: the checked name, a snapshot of the weights and what the
+page wants drawn. `answer(job)` builds the `InspectReport` (rnn_core.inspect_report)
+and renders it, as HTML for the panel or as JSON for /api/inspect.
+
+Where the work runs: in one worker process. The training thread holds the GIL
+for most of its Python-level work, and a trace done beside it in the server's
+own process runs four to five times slower than alone; in its own process it
+only shares the CPU. If the worker cannot start or breaks, the job runs in the
+calling thread instead (the routes are plain functions that FastAPI runs in its
+thread pool, so the event loop never waits either way).
+
+Reports are cached (in whichever process answers) by (name, weights key), so the
+page's step-backwards walk and heatmap clicks read the very numbers the page
+shows, and a poll while the weights stand still costs nothing.
 """
 
 from __future__ import annotations
 
+import atexit
+import json
+import logging
+import multiprocessing
 import secrets
 import threading
 import unicodedata
 from collections import OrderedDict
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-from starlette.concurrency import run_in_threadpool
-
 from rnn_core import RNN, Vocab
 from rnn_core.inspect_report import InspectReport, build_report
 
+from .inspect_view import inspect_view, render, vector_view, walk_view
 from .schemas import MAX_NAME_CHARS
+
+log = logging.getLogger("bptt_lab.inspect")
 
 MAX_INSPECT_CHARS = MAX_NAME_CHARS  # the longest name the Generate panel writes: 40
 CACHE_SIZE = 8  # reports kept (each holds a T x T x D_h gamma)
+DEFAULT_NAMES = ("tyrannosaurus",)  # shown first when the vocabulary spells it
+WORKER_TIMEOUT = 30.0  # seconds a job may take in the worker before it runs here instead
 
 
 class InspectNameError(ValueError):
@@ -48,10 +67,11 @@ class SnapshotSource(Protocol):
     def snapshot(self) -> Snapshot: ...
 
 
+# ------------------------------------------------------------------ checking
 def _describe(char: str) -> str:
-    """A character as a message shows it: 'é', or U+0009 (CHARACTER TABULATION)."""
+    """A character as a message shows it: 'é', or U+0009."""
     if unicodedata.category(char).startswith("C") or char.isspace():
-        return f"U+{ord(char):04X} ({unicodedata.name(char, 'control character')})"
+        return f"U+{ord(char):04X}"
     return repr(char)
 
 
@@ -75,7 +95,7 @@ def clean_name(raw: str, vocab: Vocab, limit: int = MAX_INSPECT_CHARS) -> str:
     for pos, char in enumerate(name, start=1):
         if unicodedata.category(char).startswith("C"):
             raise InspectNameError(
-                f"{_describe(char)} at position {pos} is a control character, not a letter"
+                f"position {pos} holds a control character ({_describe(char)}), not a letter"
             )
     if not any(c.isupper() for c in vocab.chars):
         name = name.lower()
@@ -88,60 +108,164 @@ def clean_name(raw: str, vocab: Vocab, limit: int = MAX_INSPECT_CHARS) -> str:
     return name
 
 
+# ------------------------------------------------------------ jobs, answers
+@dataclass(frozen=True)
+class Job:
+    """One thing the page or the API wants about a checked name, with the weights to use."""
+
+    kind: str  # "result" (panel body), "walk", "vector" or "json"
+    name: str  # already checked by clean_name
+    key: str  # names the weights in `model`
+    step: int  # their training step
+    model: RNN  # a snapshot: later training does not touch it
+    vocab: Vocab
+    want: str = ""  # the key of the weights the page shows: used if its report is kept
+    walk: int = 0  # the step k the walk has lit (0: none)
+    t: int = 0  # the gamma_t(k) shown across the hidden units (t = 0: gamma(k))
+    k: int = 0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the route sends back."""
+
+    status: int
+    body: str  # HTML, or JSON text for kind "json"
+
+
 @dataclass(frozen=True)
 class Inspected:
     """A report and the weights it was computed under."""
 
     report: InspectReport
-    key: str  # names the weights: this server's token and the run's weights version
-    step: int  # the training step of those weights
+    key: str
+    step: int
 
 
+_reports: OrderedDict[tuple[str, str], Inspected] = OrderedDict()
+_reports_lock = threading.Lock()
+
+
+def report_for(job: Job) -> Inspected:
+    """The report for the job: the one for the page's weights if kept, else the job's own."""
+    with _reports_lock:
+        for key in (job.want, job.key):
+            found = _reports.get((job.name, key))
+            if found is not None:
+                _reports.move_to_end((job.name, key))
+                return found
+    done = Inspected(build_report(job.model, job.vocab, job.name), job.key, job.step)
+    with _reports_lock:
+        _reports[(job.name, job.key)] = done
+        while len(_reports) > CACHE_SIZE:
+            _reports.popitem(last=False)
+    return done
+
+
+def answer(job: Job) -> Answer:
+    """Build (or reuse) the report and render what the job asks for."""
+    done = report_for(job)
+    r = done.report
+    if job.kind == "json":
+        return Answer(200, json.dumps({**r.to_dict(), "step": done.step}))
+    if job.kind == "walk":
+        return Answer(200, render("walk", walk=walk_view(r, job.walk)))
+    if job.kind == "vector":
+        if not (1 <= job.k <= job.t <= r.T or (job.t == 0 and 1 <= job.k <= r.T)):
+            message = f"γ_t(k) needs 1 ≤ k ≤ t ≤ T = {r.T} (or t = 0 for γ(k))"
+            return Answer(422, render("error", message=message))
+        return Answer(200, render("vector", vec=vector_view(r, job.t, job.k)))
+    view = inspect_view(r, done.key, done.step, job.walk, (job.t, job.k))
+    return Answer(200, render("result", insp=view))
+
+
+# ------------------------------------------------------------------ service
 class InspectionService:
-    """Builds and caches Inspect reports from snapshots of a run's weights."""
+    """Turns requests into jobs and has them answered, in a worker process when it can."""
 
-    def __init__(self, cache_size: int = CACHE_SIZE) -> None:
+    def __init__(self, processes: bool = True) -> None:
         self._token = secrets.token_hex(3)  # a restarted server never reuses a key
-        self._cache: OrderedDict[tuple[str, str], Inspected] = OrderedDict()
-        self._size = cache_size
+        self._use_pool = processes
+        self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
     def key_of(self, snap: Snapshot) -> str:
-        """The key of a snapshot's weights."""
+        """The key of a snapshot's weights: this server's token and the run's weights version."""
         return f"{self._token}-{snap.version}"
 
     def current_key(self, source: SnapshotSource) -> str:
         """The key of the weights now (cheap: the run reuses its snapshot until they move)."""
         return self.key_of(source.snapshot())
 
-    def inspect(self, source: SnapshotSource, raw_name: str, key: str | None = None) -> Inspected:
-        """The report of ``raw_name``: the cached one for ``key`` if kept, else under the
-        current weights. Raises InspectNameError for a name that cannot be inspected."""
+    def job(
+        self,
+        source: SnapshotSource,
+        raw_name: str,
+        kind: str = "result",
+        want: str = "",
+        walk: int = 0,
+        t: int = 0,
+        k: int = 0,
+    ) -> Job:
+        """A job for ``raw_name`` under the current weights; InspectNameError if it is refused."""
         snap = source.snapshot()
         name = clean_name(raw_name, snap.vocab)
-        with self._lock:
-            for wanted in (key, self.key_of(snap)):
-                found = self._cache.get((name, wanted or ""))
-                if found is not None:
-                    self._cache.move_to_end((name, found.key))
-                    return found
-        try:
-            report = build_report(snap.model, snap.vocab, name)
-        except ValueError as exc:  # a vocabulary the model does not match, say
-            raise InspectNameError(str(exc)) from None
-        done = Inspected(report, self.key_of(snap), snap.step)
-        with self._lock:
-            self._cache[(name, done.key)] = done
-            while len(self._cache) > self._size:
-                self._cache.popitem(last=False)
-        return done
+        return Job(kind, name, self.key_of(snap), snap.step, snap.model, snap.vocab, want, walk, t, k)
 
-    async def inspect_async(self, source: SnapshotSource, raw_name: str, key: str | None = None) -> Inspected:
-        """``inspect`` in a worker thread: the event loop never waits on NumPy."""
-        return await run_in_threadpool(self.inspect, source, raw_name, key)
+    def run(self, job: Job) -> Answer:
+        """The job's answer, from the worker process if it is up, else from this thread."""
+        pool = self._worker()
+        if pool is not None:
+            try:
+                return pool.submit(answer, job).result(timeout=WORKER_TIMEOUT)
+            except (BrokenProcessPool, OSError, TimeoutError, RuntimeError) as exc:
+                log.warning("inspect worker failed (%s); answering in the server process", exc)
+                self._drop_worker(pool)
+        return answer(job)
+
+    def default_name(self, source: SnapshotSource) -> str:
+        """A first name to show: a famous one if the vocabulary spells it, else a training name."""
+        snap = source.snapshot()
+        names = getattr(snap, "names", None) or ()
+        for name in (*DEFAULT_NAMES, *sorted(names)[:100]):
+            try:
+                return clean_name(name, snap.vocab)
+            except InspectNameError:
+                continue
+        return DEFAULT_NAMES[0]
+
+    def close(self) -> None:
+        """Stop the worker process (it is started again on the next job)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    # ----------------------------------------------------------- the worker
+    def _worker(self) -> ProcessPoolExecutor | None:
+        if not self._use_pool:
+            return None
+        with self._lock:
+            if self._pool is None:
+                try:
+                    # forkserver: a clean process, never a fork of this one and its threads
+                    context = multiprocessing.get_context("forkserver")
+                    self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+                except (OSError, ValueError) as exc:
+                    log.warning("no inspect worker process (%s): inspecting in-process", exc)
+                    self._use_pool = False
+            return self._pool
+
+    def _drop_worker(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 @lru_cache
 def get_inspection() -> InspectionService:
     """The inspection service of this process (swap it in tests with dependency_overrides)."""
-    return InspectionService()
+    service = InspectionService()
+    atexit.register(service.close)
+    return service

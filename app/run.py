@@ -42,6 +42,7 @@ log = logging.getLogger("bptt_lab.run")
 STATES = ("idle", "running", "paused", "diverged", "finished")
 CHECKPOINT_FILE = "checkpoint.npz"
 RUN_FILE = "run.json"  # which data set the saved run trains on
+SAMPLE_PERIOD = 0.5  # seconds between sampled names, at least
 
 
 class RunError(Exception):
@@ -110,6 +111,7 @@ class Run:
         self._wake, self._period = wake, 1.0 / progress_hz
         self._meter = RateMeter()
         self._last_progress = 0.0
+        self._last_sample = 0.0
         self._wanted = threading.Event()  # someone waits for the lock: the trainer yields
         self._snapshot: Snapshot | None = None
         self._attach(trainer)
@@ -179,7 +181,7 @@ class Run:
             tr.train_step()
             if tr.step % tr.config.eval_every == 0:
                 tr.evaluate()
-            if tr.step % tr.config.sample_every == 0:
+            if tr.step % tr.config.sample_every == 0 and self._sample_due():
                 tr.sample_names()
         except DivergedError as exc:
             self._set_state("diverged", _diverged_message(exc, tr.config))
@@ -190,6 +192,14 @@ class Run:
             return False
         if tr.finished:
             self._set_state("finished", f"reached max_steps = {tr.config.max_steps:,}")
+        return True
+
+    def _sample_due(self) -> bool:
+        """Sampling is for people to read: at most twice a second, however fast the steps."""
+        now = time.perf_counter()
+        if now - self._last_sample < SAMPLE_PERIOD:
+            return False
+        self._last_sample = now
         return True
 
     # ------------------------------------------------------------------ actions
@@ -334,12 +344,16 @@ class Run:
         self.train_loss = info["train_loss"]
         self.version += 1
         self._meter.add(info["chars"])
-        if time.perf_counter() - self._last_progress >= self._period:
-            self._publish_progress()
+        self._maybe_publish_progress()
 
     def _on_evaluation(self, trainer: Trainer, info: dict[str, Any]) -> None:
         self.val_loss = info["val_loss"]
-        self._publish_progress()
+        self._maybe_publish_progress()
+
+    def _maybe_publish_progress(self) -> None:
+        """Publish progress unless one went out less than a period ago (at most ~10 a second)."""
+        if time.perf_counter() - self._last_progress >= self._period:
+            self._publish_progress()
 
     def _on_sample(self, trainer: Trainer, info: dict[str, Any]) -> None:
         entry = {"step": info["step"], "names": list(info["names"])}

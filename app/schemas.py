@@ -12,9 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from rnn_core.config import TrainConfig
@@ -63,16 +61,10 @@ class TrainRequest(Body):
 
 
 class ConfigPatch(Body):
-    """What may change while a run trains."""
+    """What may change while a run trains (fields left out stay as they are)."""
 
     learning_rate: float | None = Field(None, gt=0, le=10)
     max_steps: int | None = Field(None, ge=1, le=10_000_000)
-
-    @model_validator(mode="after")
-    def _something(self) -> ConfigPatch:
-        if self.learning_rate is None and self.max_steps is None:
-            raise ValueError("give learning_rate or max_steps")
-        return self
 
 
 class GenerateRequest(Body):
@@ -80,8 +72,15 @@ class GenerateRequest(Body):
 
     count: int = Field(10, ge=1, le=50)
     temperature: float = Field(1.0, ge=0, le=5, description="0: always the likeliest character")
-    prefix: str = Field("", max_length=MAX_PREFIX, description="every name starts with it")
-    max_length: int = Field(20, ge=1, le=MAX_NAME_CHARS)
+    prefix: str = Field(
+        "",
+        max_length=MAX_PREFIX,
+        pattern=r"^[A-Za-z]*$",
+        description="every name starts with these letters",
+    )
+    max_length: int = Field(
+        20, ge=1, le=MAX_NAME_CHARS, description="longest name; raised to the prefix's length"
+    )
     seed: int | None = Field(None, ge=0, le=SEED_MAX, description="null: a different draw each time")
 
     blank_seed = field_validator("seed", mode="before")(_blank_is_none)
@@ -90,14 +89,6 @@ class GenerateRequest(Body):
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
-
-    @field_validator("max_length")
-    @classmethod
-    def _fits(cls, value: int, info: ValidationInfo) -> int:
-        prefix = info.data.get("prefix", "")
-        if len(prefix) > value:
-            raise ValueError(f"must be at least the prefix's length ({len(prefix)})")
-        return value
 
 
 class NameOut(BaseModel):

@@ -23,7 +23,6 @@ from rnn_core.config import TrainConfig
 from rnn_core.data import NamesError
 from rnn_core.sampling import SampledName, greedy, sample_with_log_probs
 from rnn_core.trainer import Trainer
-from rnn_core.vocab import VocabError
 
 from .datasets import (
     BUNDLED,
@@ -113,7 +112,9 @@ class TrainingService:
         """The bundled names or the uploaded ones (422 if none was uploaded)."""
         if source == UPLOADED:
             if self.uploaded is None:
-                raise RunError("no names file uploaded yet", status_code=422, field="dataset")
+                raise RunError(
+                    "no names file uploaded yet: upload one first", status_code=409, field="dataset"
+                )
             return self.uploaded
         assert self.bundled is not None
         return self.bundled
@@ -162,13 +163,17 @@ class TrainingService:
     ) -> tuple[list[GeneratedName], GeneratedName, int]:
         """`count` names sampled from a snapshot of the weights, the greedy one, and the step."""
         snap = self.run(run_id).snapshot()
+        max_length = max(max_length, len(prefix))  # the prefix always fits
+        unknown = next((c for c in prefix if c not in snap.vocab), None)
+        if unknown is not None:
+            known = "".join(c for c in snap.vocab.chars if c != snap.vocab.end)
+            message = f"{unknown!r} is not a character the model knows ({known})"
+            raise RunError(message, status_code=422, field="prefix")
         try:
             drawn = sample_with_log_probs(
                 snap.model, snap.vocab, count, temperature, prefix, max_length, seed
             )
             best = greedy(snap.model, snap.vocab, prefix, max_length)
-        except VocabError as exc:
-            raise RunError(f"prefix: {exc}", status_code=422, field="prefix") from None
         except ValueError as exc:
             raise RunError(str(exc), status_code=422, field="prefix") from None
 

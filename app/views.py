@@ -21,7 +21,8 @@ from jinja2_fragments import render_block
 from jinja2_fragments.fastapi import Jinja2Blocks
 from markupsafe import Markup
 
-from rnn_core.config import ACTIVATION_NAMES, OPTIMIZER_NAMES
+from rnn_core.activations import activation_names
+from rnn_core.optim import OPTIMIZERS
 
 from . import charts
 from .run import Run
@@ -36,6 +37,7 @@ templates = Jinja2Blocks(directory=str(TEMPLATES_DIR))
 templates.env.filters["nats"] = lambda v: "–" if v is None else f"{v:.4f}"
 templates.env.filters["thousands"] = lambda v: f"{v:,.0f}"
 templates.env.filters["exact"] = lambda v: "not measured yet" if v is None else repr(v)
+templates.env.globals["ui"] = templates.env.get_template("partials/ui.html").module
 
 #: Which actions the controls allow in each state (a button is disabled otherwise).
 ALLOWED = {
@@ -109,7 +111,7 @@ def page_context(
         "gen_form": form_values(GenerateRequest, gen_form),
         "generated": None,
         "datasets": dataset_choices(service),
-        "choices": {"activation": ACTIVATION_NAMES, "optimizer": OPTIMIZER_NAMES},
+        "choices": {"activation": activation_names(), "optimizer": tuple(OPTIMIZERS)},
     }
 
 

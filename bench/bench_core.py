@@ -11,6 +11,7 @@ forward + backward + Adam update per batch, on one BLAS thread:
     torch.nn.RNN        torch's own RNN (tanh: torch has no sigmoid RNN) + Linear
     per-name loop       one name at a time, column vectors, dicts of per-step
                         values, the style of the seed's companion notebooks
+    matmuls only        the roofline: just the model's matrix products, same shapes
 
 Repetitions are interleaved (A B C D E A B C D E ...) so that noise from other
 work on the machine hits every contender alike; the figures are medians.
@@ -27,6 +28,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import itertools  # noqa: E402
 import math  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
@@ -44,17 +47,19 @@ if str(REPO) not in sys.path:
 from rnn_core import RNN, Vocab  # noqa: E402
 
 try:
-    import torch  # noqa: E402
-    import torch.nn.functional as F  # noqa: E402
+    import torch
+    from torch.nn import functional as nnf
 
     torch.set_num_threads(1)
-    torch.set_num_interop_threads(1)
+    # Refused once torch has run parallel work; the intra-op threads set above are what count.
+    with contextlib.suppress(RuntimeError):
+        torch.set_num_interop_threads(1)
 except ImportError:  # torch is an optional extra
     torch = None
-    F = None
+    nnf = None
 
 try:
-    from rnn_core.optim import Adam as CoreAdam  # noqa: E402
+    from rnn_core.optim import Adam as CoreAdam
 
     ADAM_SOURCE = "rnn_core.optim.Adam"
 except ImportError:  # the optimizer module is not there yet: a bench-only stand-in
@@ -135,9 +140,7 @@ class MinimalAdam:
             p -= scale * self.m[k] / (np.sqrt(self.v[k]) + EPS)
 
 
-def rnn_core_contender(
-    model: RNN, batches: list[Seqs], key: str, label: str
-) -> tuple[Contender, object]:
+def rnn_core_contender(model: RNN, batches: list[Seqs], key: str, label: str) -> tuple[Contender, object]:
     opt = CoreAdam(model.params, lr=LR) if CoreAdam else MinimalAdam(model.params, LR)
 
     def step(i: int) -> None:
@@ -160,7 +163,7 @@ def pack_for_torch(seqs: Seqs, V: int) -> dict[str, object]:
     onehot = torch.zeros((T_max, len(ss), V), dtype=torch.float32)
     n_active, y_packed = [], []
     for t in range(T_max):
-        live = [b for b, T in enumerate(lengths) if T > t]
+        live = [b for b, length in enumerate(lengths) if length > t]
         n_active.append(len(live))
         for b in live:
             s = ss[b]
@@ -179,8 +182,7 @@ def pack_for_torch(seqs: Seqs, V: int) -> dict[str, object]:
 
 def torch_params_from(model: RNN) -> dict[str, torch.Tensor]:
     return {
-        k: torch.tensor(np.array(p, dtype=np.float32), requires_grad=True)
-        for k, p in model.params.items()
+        k: torch.tensor(np.array(p, dtype=np.float32), requires_grad=True) for k, p in model.params.items()
     }
 
 
@@ -194,7 +196,7 @@ def torch_eager_contender(model: RNN, prepped: list[dict]) -> tuple[Contender, d
     def loss_of(d: dict) -> torch.Tensor:
         # W_x x(t) + b1 for one-hot x(t): a gathered row; the last row is the start marker.
         table = torch.cat((P["W_x"].t(), zero_row)) + P["b1"]
-        xin = F.embedding(d["x_pad"], table)  # (T_max, B, D_h)
+        xin = nnf.embedding(d["x_pad"], table)  # (T_max, B, D_h)
         n_active = d["n_active"]
         h = torch.sigmoid(xin[0])  # t = 1: h(0) = 0
         hs = [h]
@@ -204,7 +206,7 @@ def torch_eager_contender(model: RNN, prepped: list[dict]) -> tuple[Contender, d
             h = torch.sigmoid(torch.addmm(xin[t, :n], h[:n], W_h_T))  # Eq. 1.1-1.2
             hs.append(h)
         theta = torch.addmm(P["b2"], torch.cat(hs), P["U"].t())  # Eq. 2.1, all rows
-        return F.cross_entropy(theta, d["y"], reduction="sum")  # Eq. 3.1-3.3
+        return nnf.cross_entropy(theta, d["y"], reduction="sum")  # Eq. 3.1-3.3
 
     def step(i: int) -> None:
         opt.zero_grad(set_to_none=True)
@@ -232,7 +234,7 @@ def torch_nn_rnn_contender(model: RNN, prepped: list[dict]) -> tuple[Contender, 
 
     def loss_of(d: dict) -> torch.Tensor:
         hidden, _ = rnn(d["packed_onehot"])
-        return F.cross_entropy(out(hidden.data), d["y"], reduction="sum")
+        return nnf.cross_entropy(out(hidden.data), d["y"], reduction="sum")
 
     def step(i: int) -> None:
         opt.zero_grad(set_to_none=True)
@@ -426,49 +428,75 @@ def time_call(fn: Callable[[], object], min_seconds: float = 0.05) -> float:
     return best
 
 
-def gemm_rates(batches: list[Seqs], V: int, D_h: int) -> tuple[list[tuple[str, float]], float]:
-    """Measured float32 GEMM rates (FLOP/s) on the hot shapes, and the rate of one batch's mix.
+def gemm_only_contender(batches: list[Seqs], V: int, D_h: int) -> Contender:
+    """The roofline as a contender: for batch i, only the matrix products the model needs.
 
-    The mix runs exactly the products a batch needs, at their true shapes (the
-    recurrence at each step's number of live names), and nothing else.
+    Exactly the products counted by `model_flops`, at their true shapes (the
+    recurrence at each step's number of live names, forward and backward), into
+    preallocated outputs, and nothing else. Its FLOP/s is the measured GEMM rate
+    on the hot shapes; it runs interleaved with the contenders so the same noise hits it.
     """
     rng = np.random.default_rng(0)
     f32 = np.float32
-    seqs = max(batches, key=lambda s: sum(len(x) for x in s))  # a typical, fuller batch
-    B = len(seqs)
-    N = sum(len(s) + 1 for s in seqs)
-    Tmax = max(len(s) + 1 for s in seqs)
-    n_active = [sum(1 for s in seqs if len(s) + 1 > t) for t in range(Tmax)]
-    offs = np.concatenate(([0], np.cumsum(n_active)))
+    n_max = max(RNN.count_steps(b) for b in batches)
+    W = rng.standard_normal((D_h, D_h)).astype(f32)
+    U = rng.standard_normal((V, D_h)).astype(f32)
+    H = rng.standard_normal((n_max, D_h)).astype(f32)
+    G = rng.standard_normal((n_max, V)).astype(f32)
+    # A second operand for dJ/dW_h: NumPy computes `X.T @ X` with SYRK (half the work).
+    H2 = rng.standard_normal((n_max, D_h)).astype(f32)
+    out_h = np.empty((n_max, D_h), dtype=f32)
+    out_theta = np.empty((n_max, V), dtype=f32)
+    out_sq = np.empty((D_h, D_h), dtype=f32)
+    out_u = np.empty((V, D_h), dtype=f32)
+    plans = []
+    for seqs in batches:
+        lengths = [len(s) + 1 for s in seqs]
+        n_active = [sum(1 for length in lengths if length > t) for t in range(max(lengths))]
+        plans.append((len(seqs), sum(lengths), [0, *itertools.accumulate(n_active)]))
+
+    def step(i: int) -> None:
+        B, N, offs = plans[i]
+        for t in range(1, len(offs) - 1):  # forward: W_h h(t-1) for the names still running
+            n_t = offs[t + 1] - offs[t]
+            np.matmul(H[offs[t - 1] : offs[t - 1] + n_t], W, out=out_h[:n_t])
+        for t in range(len(offs) - 2, 0, -1):  # backward: W_h^T (gamma o sigma') to step t-1
+            np.matmul(H[offs[t] : offs[t + 1]], W, out=out_h[: offs[t + 1] - offs[t]])
+        np.matmul(H[B:N].T, H2[: N - B], out=out_sq)  # dJ/dW_h
+        np.matmul(H[:N], U.T, out=out_theta[:N])  # theta = U h
+        np.matmul(G[:N].T, H[:N], out=out_u)  # dJ/dU
+        np.matmul(G[:N], U, out=out_h[:N])  # U^T dtheta
+
+    return Contender("gemm", "matmuls only (roofline)", "-", step)
+
+
+def gemm_shape_rates(batches: list[Seqs], V: int, D_h: int) -> list[tuple[str, float]]:
+    """Best measured float32 rate (FLOP/s) of each hot GEMM shape alone, for a median-size batch."""
+    rng = np.random.default_rng(1)
+    f32 = np.float32
+    by_size = sorted(batches, key=RNN.count_steps)
+    seqs = by_size[len(by_size) // 2]
+    B, N = len(seqs), RNN.count_steps(seqs)
     W = rng.standard_normal((D_h, D_h)).astype(f32)
     U = rng.standard_normal((V, D_h)).astype(f32)
     H = rng.standard_normal((N, D_h)).astype(f32)
     G = rng.standard_normal((N, V)).astype(f32)
-    small = H[:B]
-    out_rows = np.empty((B, D_h), dtype=f32)
+    H2 = rng.standard_normal((N, D_h)).astype(f32)  # not H: `H.T @ H` would run as SYRK
+    o_rec, o_sq = np.empty((B, D_h), dtype=f32), np.empty((D_h, D_h), dtype=f32)
+    o_th, o_u, o_dz = np.empty((N, V), f32), np.empty((V, D_h), f32), np.empty((N, D_h), f32)
     shapes = [
-        (f"({B}x{D_h}) @ ({D_h}x{D_h})   recurrence step", 2 * B * D_h * D_h,
-         lambda: np.matmul(small, W, out=out_rows)),
-        (f"({D_h}x{N - B}) @ ({N - B}x{D_h})  dJ/dW_h", 2 * D_h * D_h * (N - B),
-         lambda: H[B:].T @ H[B:]),
-        (f"({N}x{D_h}) @ ({D_h}x{V})    output theta", 2 * N * D_h * V, lambda: H @ U.T),
-        (f"({V}x{N}) @ ({N}x{D_h})    dJ/dU", 2 * N * D_h * V, lambda: G.T @ H),
-        (f"({N}x{V}) @ ({V}x{D_h})    U^T dtheta", 2 * N * D_h * V, lambda: G @ U),
+        (f"({B}x{D_h}) @ ({D_h}x{D_h})", "recurrence step", 2 * B * D_h * D_h,
+         lambda: np.matmul(H[:B], W, out=o_rec)),
+        (f"({D_h}x{N - B}) @ ({N - B}x{D_h})", "dJ/dW_h", 2 * D_h * D_h * (N - B),
+         lambda: np.matmul(H[B:].T, H2[B:], out=o_sq)),
+        (f"({N}x{D_h}) @ ({D_h}x{V})", "theta = U h", 2 * N * D_h * V,
+         lambda: np.matmul(H, U.T, out=o_th)),
+        (f"({V}x{N}) @ ({N}x{D_h})", "dJ/dU", 2 * N * D_h * V,
+         lambda: np.matmul(G.T, H, out=o_u)),
+        (f"({N}x{V}) @ ({V}x{D_h})", "U^T dtheta", 2 * N * D_h * V,
+         lambda: np.matmul(G, U, out=o_dz)),
     ]  # fmt: skip
-    rates = [(name, flops / time_call(fn)) for name, flops, fn in shapes]
-
-    def mix() -> None:
-        for t in range(1, Tmax):
-            H[offs[t] : offs[t + 1]] @ W
-        for t in range(Tmax - 1, 0, -1):
-            H[offs[t] : offs[t + 1]] @ W
-        H[B:].T @ H[B:]
-        H @ U.T
-        G.T @ H
-        G @ U
-
-    mix_rate = model_flops(seqs, V, D_h) / time_call(mix)
-    return rates, mix_rate
+    return [(f"{shape:<22}{what:<16}", flops / time_call(fn)) for shape, what, flops, fn in shapes]
 
 
 # --------------------------------------------------------------------- timing
@@ -483,9 +511,7 @@ def thread_report() -> str:
     return "; ".join(parts) or "no thread pools loaded"
 
 
-def run_interleaved(
-    contenders: list[Contender], chars: list[int], rounds: int, chunk_seconds: float
-) -> None:
+def run_interleaved(contenders: list[Contender], chars: list[int], rounds: int, chunk_seconds: float) -> None:
     n_batches = len(chars)
     # Warm-up (caches, allocator, lazy initialisation) and sizing of each repetition.
     for c in contenders:
@@ -517,6 +543,24 @@ def paired_ratio(a: Contender, b: Contender) -> tuple[float, float, float]:
     return statistics.median(r), q[0], q[2]
 
 
+def profile_core(c: Contender, n_batches: int, steps: int = 600) -> None:
+    """cProfile of the rnn_core step: where its time goes, by function (own time)."""
+    import cProfile
+    import io
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    for i in range(steps):
+        c.step(i % n_batches)
+    prof.disable()
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(12)
+    print(f"\nprofile of {steps} rnn_core steps (cProfile, own time per function):")
+    text = out.getvalue()
+    print(text[text.find("ncalls") :].rstrip() if "ncalls" in text else text.rstrip())
+
+
 # ----------------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -524,10 +568,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--hidden", type=int, default=100, help="D_h (default 100)")
     ap.add_argument("--batch-size", type=int, default=32, help="names per batch (default 32)")
     ap.add_argument("--batches", type=int, default=64, help="size of the fixed batch list")
-    ap.add_argument("--rounds", type=int, default=15, help="interleaved repetitions (default 15)")
+    ap.add_argument("--rounds", type=int, default=21, help="interleaved repetitions (default 21)")
     ap.add_argument("--chunk-seconds", type=float, default=0.25, help="length of one repetition")
     ap.add_argument("--no-torch", action="store_true", help="skip the torch contenders")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--profile", action="store_true", help="also print a cProfile of rnn_core")
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
 
@@ -565,6 +610,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         contenders.append(c)
     loop_c, _ = per_name_contender(sig, batches)
     contenders.append(loop_c)
+    gemm = gemm_only_contender(batches, V, D_h)
+    contenders.append(gemm)
 
     print("\nsame function, same gradient (first batch, initial weights, float32):")
     for line in check_agreement(sig, tanh, batches[0], prepped[0] if use_torch else None,
@@ -577,8 +624,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     flops_per_char = mean_flops / statistics.fmean(chars)
     by_key = {c.key: c for c in contenders}
     print(
-        f"\nthroughput: forward + backward + Adam per batch; median of {args.rounds} interleaved"
-        " repetitions"
+        f"\nthroughput: forward + backward + Adam per batch; median of {args.rounds} interleaved repetitions"
     )
     print(f"  {'contender':<26}{'sigma':<9}{'chars/s':>10}{'  (min .. max)':<22}"
           f"{'ms/batch':>9}{'GFLOP/s':>9}")  # fmt: skip
@@ -589,6 +635,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  {c.label:<26}{c.activation:<9}{med:>10,.0f}  ({min(c.rates):>8,.0f} .."
             f"{max(c.rates):>8,.0f}){ms:>9.2f}{med * flops_per_char / 1e9:>9.2f}"
         )
+    print("  (rnn_core packs each batch from its lists of ids inside the timed step; the torch")
+    print("   contenders get their index tensors and packed one-hot inputs prepared untimed)")
     if not use_torch:
         print("  torch contenders skipped: torch is not installed (pip install torch==2.13.0)"
               if torch is None else "  torch contenders skipped (--no-torch)")  # fmt: skip
@@ -613,18 +661,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print("\nmatmul roofline (float32, one thread):")
     print(f"  FLOPs per character = (6 V D_h N + 6 D_h^2 (N - B)) / N = {flops_per_char:,.0f}")
-    print("    (forward U h, W_h h; backward dJ/dU, U^T dtheta, W_h^T dz, dJ/dW_h; 2 per")
-    print("     multiply-add; the input gather, element-wise work, softmax and Adam uncounted)")
-    rates, mix_rate = gemm_rates(batches, V, D_h)
-    for name, rate in rates:
-        print(f"  measured GEMM {name:<42}{rate / 1e9:>7.2f} GFLOP/s")
-    peak = max(r for _, r in rates)
-    print(f"  measured GEMM, one batch's products at their true shapes {mix_rate / 1e9:>9.2f} GFLOP/s")
+    print("    forward U h, W_h h(t-1); backward dJ/dU, U^T dtheta, W_h^T dz, dJ/dW_h; 2 per")
+    print("    multiply-add; N rows (characters), B names, h(0) = 0 needs no product. Not")
+    print("    counted: the input gather, element-wise work, softmax, Adam.")
+    for name, rate in gemm_shape_rates(batches, V, D_h):
+        print(f"  GEMM alone, best of 5: {name}{rate / 1e9:>7.2f} GFLOP/s")
+    gemm_rate = statistics.median(gemm.rates) * flops_per_char
     core_rate = statistics.median(core_sig.rates) * flops_per_char
-    print(f"  rnn_core achieved (sigmoid)                               {core_rate / 1e9:>9.2f} GFLOP/s")
-    print(f"  fraction of the roofline: {core_rate / mix_rate:.0%} of the hot-shape GEMM rate,"
-          f" {core_rate / peak:.0%} of the best single shape")  # fmt: skip
-    print(f"\ntargets: {sum(verdicts)} of {len(verdicts)} met; whole run {time.perf_counter() - t_start:.0f} s")
+    print(f"  GEMM rate on the hot shapes (matmuls-only row, interleaved):{gemm_rate / 1e9:>8.2f} GFLOP/s")
+    print(f"  rnn_core achieved (sigmoid):                                {core_rate / 1e9:>8.2f} GFLOP/s")
+    med, lo, hi = paired_ratio(core_sig, gemm)
+    print(f"  fraction of the matmul roofline reached: {med:.0%}  [{lo:.0%} .. {hi:.0%}]")
+
+    if args.profile:
+        profile_core(core_sig, len(batches))
+    elapsed = time.perf_counter() - t_start
+    print(f"\ntargets: {sum(verdicts)} of {len(verdicts)} met; whole run {elapsed:.0f} s")
     return 0
 
 

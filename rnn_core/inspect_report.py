@@ -20,14 +20,13 @@ Pure NumPy, like the rest of rnn_core: the web app and the CLI both read it.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .activations import activation_names
+from .activations import activation_names, get_activation
 from .gradcheck import GradCheckEntry
 from .inspect_text import char_label, render_gamma_grid
 from .model import PARAM_NAMES, RNN
@@ -105,8 +104,8 @@ class InspectReport:
     steps: tuple[Step, ...]
     gamma_norms: np.ndarray  # (T, T): |gamma_t(k)| at [t-1, k-1]
     accumulated_norms: np.ndarray  # (T,): |gamma(k)| = |dJ/dh(k)|
-    dW_h_norms: np.ndarray  # noqa: N815 (T,): |dJ/dW_h(k)|, Eq. 5.2
-    dW_h_norm: float  # noqa: N815 |dJ/dW_h| = |sum_k dJ/dW_h(k)|, Eq. 4.1
+    dW_h_norms: np.ndarray
+    dW_h_norm: float
     table: tuple[TableRow, ...]  # k = T, T-1, ..., 1
     decays: tuple[Decay, ...]  # the model's activation first
     grad_check: tuple[GradCheckEntry, ...]
@@ -216,10 +215,11 @@ def build_report(
     tr = trace_gammas(m, ids)
     others = [a for a in (compare or activation_names()) if a != m.activation]
     W_h_norm = spectral_norm(m.W_h)
-    decays = [decay_of(tr, m.act.max_slope, m.activation, W_h_norm)]
+    decays = [decay_of(tr.gamma_norms, tr.sigma_prime, m.activation, m.act.max_slope, W_h_norm)]
     for other in others:
-        twin = with_activation(m, other)
-        decays.append(decay_of(trace_gammas(twin, ids), twin.act.max_slope, other, W_h_norm))
+        norms, sigma_prime = gamma_norms_under(m, ids, other)
+        slope = get_activation(other).max_slope
+        decays.append(decay_of(norms, sigma_prime, other, slope, W_h_norm))
     table, dW_h_norms, dW_h_norm = accumulation_table(tr, m.W_h)
     return InspectReport(
         name=name,
@@ -265,9 +265,7 @@ def unrolled_steps(tr: GammaTrace, vocab: Vocab, top: int = TOP_GUESSES) -> tupl
     return tuple(steps)
 
 
-def accumulation_table(
-    tr: GammaTrace, W_h: np.ndarray
-) -> tuple[tuple[TableRow, ...], np.ndarray, float]:
+def accumulation_table(tr: GammaTrace, W_h: np.ndarray) -> tuple[tuple[TableRow, ...], np.ndarray, float]:
     """The seed's table (rows k = T..1), |dJ/dW_h(k)| per k and |dJ/dW_h|.
 
     With delta(k) = gamma(k) o sigma'(z(k)), Eq. 5.2 is the outer product
@@ -302,22 +300,79 @@ def accumulation_table(
     return rows, dW_h_norms, float(running[0])
 
 
-def decay_of(tr: GammaTrace, max_slope: float, activation: str, W_h_norm: float) -> Decay:
+def decay_ratios(gamma_norms: np.ndarray) -> np.ndarray:
+    """(T, T) |gamma_t(k)| / |gamma_t(t)| at [t-1, d] with d = t - k; NaN where k < 1."""
+    T = gamma_norms.shape[0]
+    t = np.arange(T)[:, None]
+    d = np.arange(T)[None, :]
+    own = np.diagonal(gamma_norms)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratios = gamma_norms[t, np.maximum(t - d, 0)] / np.where(own > 0, own, np.nan)
+    return np.where(d <= t, ratios, np.nan)
+
+
+def decay_of(
+    gamma_norms: np.ndarray,
+    sigma_prime: np.ndarray,
+    activation: str,
+    max_slope: float,
+    W_h_norm: float,
+) -> Decay:
     """|gamma_t(k)| / |gamma_t(t)| by distance t - k, and its median and mean over t."""
-    ratios = tr.decay()  # (T, T) [t-1, d], NaN where d > t - 1
-    with warnings.catch_warnings():  # a column of NaN (gamma_t(t) = 0 for all t) stays NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        median = np.nanmedian(ratios, axis=0)
-        mean = np.nanmean(ratios, axis=0)
+    ratios = decay_ratios(gamma_norms)
+    T = ratios.shape[0]
+    finite = np.isfinite(ratios)
+    n = finite.sum(axis=0)  # how many t reach each distance d
+    ordered = np.sort(ratios, axis=0)  # NaN sorts last, so each column's n values lead
+    cols = np.arange(T)
+    middle = (ordered[np.maximum(n - 1, 0) // 2, cols] + ordered[n // 2 - (n == 0), cols]) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        median = np.where(n > 0, middle, np.nan)
+        mean = np.where(n > 0, np.where(finite, ratios, 0.0).sum(axis=0) / n, np.nan)
     return Decay(
         activation=activation,
         max_slope=float(max_slope),
         ratios=ratios,
         median=median,
         mean=mean,
-        sigma_prime_mean=float(tr.sigma_prime.mean()),
+        sigma_prime_mean=float(sigma_prime.mean()),
         W_h_norm=W_h_norm,
     )
+
+
+def gamma_norms_under(model: RNN, ids: Sequence[int], activation: str) -> tuple[np.ndarray, np.ndarray]:
+    """|gamma_t(k)| (T, T) and sigma'(z(k)) (T, D_h) for ``model``'s weights under another sigma.
+
+    The recursion of trace_gammas, keeping norms only: the column k of the map,
+    gamma_t(k) for every t >= k, goes back to column k - 1 by one product
+    (Eq. 6.2), and gains gamma_{k-1}(k-1) = U^T (y_hat(k-1) - y(k-1)) as its new row.
+    """
+    act = get_activation(activation)
+    W_h, W_x, b1, U, b2 = (np.asarray(p, dtype=np.float64) for p in model.params.values())
+    T, D_h = len(ids) + 1, W_h.shape[0]
+    inputs = [model.start_id, *ids]
+    targets = np.array([*ids, model.end_id], dtype=np.intp)
+    h = np.zeros((T + 1, D_h))  # h[0] = h(0) = 0
+    for t in range(1, T + 1):
+        z = W_h @ h[t - 1] + b1  # Eq. 1.1; x(1) = 0 is the start
+        if t > 1:
+            z += W_x[:, inputs[t - 1]]
+        act.sigma(z, out=h[t])  # Eq. 1.2
+    sigma_prime = act.sigma_prime(h[1:], out=np.empty((T, D_h)))
+    theta = h[1:] @ U.T + b2  # Eq. 2.1
+    theta -= theta.max(axis=1, keepdims=True)
+    dtheta = np.exp(theta)
+    dtheta /= dtheta.sum(axis=1, keepdims=True)  # y_hat(t), Eq. 3.1
+    dtheta[np.arange(T), targets] -= 1.0
+    own = dtheta @ U  # (T, D_h): gamma_t(t)
+    norms = np.zeros((T, T))
+    column = own[T - 1 :]  # gamma_t(T) for t = T
+    norms[T - 1, T - 1] = np.linalg.norm(column)
+    for k in range(T, 1, -1):
+        back = (column * sigma_prime[k - 1]) @ W_h  # Eq. 6.2: gamma_t(k-1), t = k..T
+        column = np.concatenate([own[k - 2 : k - 1], back])
+        norms[k - 2 :, k - 2] = np.linalg.norm(column, axis=1)
+    return norms, sigma_prime
 
 
 def spectral_norm(W: np.ndarray, iterations: int = POWER_ITERATIONS) -> float:
@@ -374,46 +429,42 @@ def perturbed_losses(
     added to z(t) (W_h, W_x, b1) or theta(t) (U, b2) by hand.
     """
     W_h, W_x, b1, U, b2 = (np.asarray(model.params[n], dtype=np.float64) for n in PARAM_NAMES)
-    P, D_h = len(perturbations), W_h.shape[0]
+    P, D_h, T = len(perturbations), W_h.shape[0], tr.T
     kinds: dict[str, list[tuple[float, ...]]] = {n: [] for n in PARAM_NAMES}
     for p, (name, index, delta) in enumerate(perturbations):
         kinds[name].append((p, *index, delta))
-    # one table per parameter: columns (row, entry index..., delta)
-    fix = {
-        n: np.array(v, dtype=np.float64).reshape(len(v), model.params[n].ndim + 2)
-        for n, v in kinds.items()
-    }
-    h = np.zeros((P, D_h))
-    J = np.zeros(P)
+    # per parameter, its columns: the row p, the entry's indices, the delta
+    wr, wi, wj, wd = _split(kinds["W_h"], 4)
+    xr, xi, xc, xd = _split(kinds["W_x"], 4)
+    br, bi, bd = _split(kinds["b1"], 3)
+    ur, uv, ui, ud = _split(kinds["U"], 4)
+    qr, qv, qd = _split(kinds["b2"], 3)
     W_h_T = np.ascontiguousarray(W_h.T)
-    for t in range(tr.T):
+    hs = np.empty((T, P, D_h))  # h(t) of every copy
+    h = np.zeros((P, D_h))  # h(0) = 0
+    for t in range(T):
         x = int(tr.inputs[t])
-        z = h @ W_h_T + b1  # Eq. 1.1 with every copy's own h(t-1)
+        z = h @ W_h_T  # Eq. 1.1 with every copy's own h(t-1) ...
+        z += b1 if t == 0 else W_x[:, x] + b1  # ... and x(1) = 0 at the start
+        z[wr, wi] += wd * h[wr, wj]  # W_h[i, j] + d adds d h(t-1)[j] to z(t)[i]
         if t > 0:
-            z += W_x[:, x]
-        rows, i, j, d = _split(fix["W_h"])
-        z[rows, i] += d * h[rows, j]  # W_h[i, j] + d adds d h(t-1)[j] to z(t)[i]
-        rows, i, c, d = _split(fix["W_x"])
-        hit = c == x if t > 0 else np.zeros_like(c, dtype=bool)
-        z[rows[hit], i[hit]] += d[hit]  # W_x[i, c] + d matters only when x(t) = c
-        rows, i, d = _split(fix["b1"])
-        z[rows, i] += d
-        h = model.act.sigma(z, out=z)  # Eq. 1.2
-        theta = h @ U.T + b2  # Eq. 2.1
-        rows, v, i, d = _split(fix["U"])
-        theta[rows, v] += d * h[rows, i]
-        rows, v, d = _split(fix["b2"])
-        theta[rows, v] += d
-        top = theta.max(axis=1)
-        log_sum = top + np.log(np.exp(theta - top[:, None]).sum(axis=1))
-        J += log_sum - theta[:, int(tr.targets[t])]  # Eq. 3.2: -log softmax(theta)[y(t)]
-    return J
+            hit = xc == x  # W_x[i, c] + d matters only when x(t) = c
+            z[xr[hit], xi[hit]] += xd[hit]
+        z[br, bi] += bd
+        h = model.act.sigma(z, out=hs[t])  # Eq. 1.2
+    theta = hs @ U.T + b2  # Eq. 2.1, (T, P, V)
+    theta[:, ur, uv] += ud * hs[:, ur, ui]
+    theta[:, qr, qv] += qd
+    top = theta.max(axis=2, keepdims=True)
+    log_sum = (top + np.log(np.exp(theta - top).sum(axis=2, keepdims=True)))[:, :, 0]
+    picked = theta[np.arange(T), :, tr.targets]  # (T, P): theta(t)[y(t)]
+    return (log_sum - picked).sum(axis=0)  # Eq. 3.2-3.3: J = sum_t -log softmax(theta(t))[y(t)]
 
 
-def _split(fix: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Columns of a perturbation table: row (as index), entry indices (as index), delta."""
-    cols = [fix[:, c].astype(np.intp) for c in range(fix.shape[1] - 1)]
-    return (*cols, fix[:, -1])
+def _split(rows: list[tuple[float, ...]], width: int) -> tuple[np.ndarray, ...]:
+    """The columns of a perturbation table: indices as intp, the last (delta) as float."""
+    table = np.array(rows, dtype=np.float64).reshape(len(rows), width)
+    return (*(table[:, c].astype(np.intp) for c in range(width - 1)), table[:, -1])
 
 
 # ------------------------------------------------------------------------ text
@@ -464,9 +515,7 @@ def _text_table(r: InspectReport) -> str:
             f"{row.sigma_prime_mean:>10.4f}  {row.passes:>10.3e}  {row.adds:>10.3e}  "
             f"{row.running:>10.3e}"
         )
-    lines.append(
-        f"sum_k |dJ/dW_h(k)| = {r.dW_h_norm_sum:.4e}   |dJ/dW_h| = {r.dW_h_norm:.4e} (Eq. 4.1)"
-    )
+    lines.append(f"sum_k |dJ/dW_h(k)| = {r.dW_h_norm_sum:.4e}   |dJ/dW_h| = {r.dW_h_norm:.4e} (Eq. 4.1)")
     return "\n".join(lines)
 
 
@@ -494,7 +543,5 @@ def _text_grad_check(r: InspectReport) -> str:
     ]
     for e in r.grad_check:
         index = ",".join(map(str, e.index))
-        lines.append(
-            f"{e.param:<6} {index:<9} {e.analytic:>14.6e} {e.numeric:>14.6e} {e.rel_error:>10.2e}"
-        )
+        lines.append(f"{e.param:<6} {index:<9} {e.analytic:>14.6e} {e.numeric:>14.6e} {e.rel_error:>10.2e}")
     return "\n".join(lines)

@@ -122,10 +122,12 @@ class RNN:
 
     # ------------------------------------------------------------------ forward
     def _batch(self, seqs: Sequence[Sequence[int]]) -> Batch:
-        for s in seqs:
-            if len(s) and (min(s) < 0 or max(s) >= self.vocab_size):
-                raise ValueError(f"character index out of range 0..{self.vocab_size - 1}: {s}")
-        return Batch.from_sequences(seqs, start_id=self.start_id, end_id=self.end_id)
+        batch = Batch.from_sequences(seqs, start_id=self.start_id, end_id=self.end_id)
+        # The targets hold every character of every name once: one check covers them all.
+        if batch.y_idx.min() < 0 or batch.y_idx.max() >= self.vocab_size:
+            bad = next(s for s in seqs if len(s) and (min(s) < 0 or max(s) >= self.vocab_size))
+            raise ValueError(f"character index out of range 0..{self.vocab_size - 1}: {list(bad)}")
+        return batch
 
     def forward(self, seqs: Sequence[Sequence[int]]) -> Forward:
         """Eq. 1.1-3.3 for every name at once; returns the cache for ``backward``."""
@@ -140,13 +142,15 @@ class RNN:
         W_h_T = np.ascontiguousarray(self.W_h.T)  # (D_h, D_h), truly C-ordered for the GEMM
         sigma = self._act.sigma
         n, off = batch.n_active, batch.offsets
-        rows = h[: n[0]]
-        sigma(rows, out=rows)  # Eq. 1.2 at t = 1, where h(0) = 0 leaves z(1) = W_x x(1) + b1
-        for t in range(1, batch.t_max):
-            prev = h[off[t - 1] : off[t - 1] + n[t]]  # h(t-1) of the names still running
-            rows = h[off[t] : off[t + 1]]
-            rows += prev @ W_h_T  # Eq. 1.1: z(t) = W_h h(t-1) + (W_x x(t) + b1)
-            sigma(rows, out=rows)  # Eq. 1.2: h(t) = sigma(z(t))
+        # e^-z may overflow to inf for a very negative z; 1 / (1 + inf) = 0 is then exact.
+        with np.errstate(over="ignore"):
+            rows = h[: n[0]]
+            sigma(rows, out=rows)  # Eq. 1.2 at t = 1, where h(0) = 0 leaves z(1) = W_x x(1) + b1
+            for t in range(1, batch.t_max):
+                prev = h[off[t - 1] : off[t - 1] + n[t]]  # h(t-1) of the names still running
+                rows = h[off[t] : off[t + 1]]
+                rows += prev @ W_h_T  # Eq. 1.1: z(t) = W_h h(t-1) + (W_x x(t) + b1)
+                sigma(rows, out=rows)  # Eq. 1.2: h(t) = sigma(z(t))
         y_hat, loss = self._output(h, batch.y_idx)
         return Forward(batch=batch, h=h, y_hat=y_hat, loss=loss)
 

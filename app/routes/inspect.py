@@ -1,0 +1,197 @@
+"""Inspect: GET /api/inspect (JSON) and the Inspect panel's fragments (DESIGN part 3).
+
+    GET /api/inspect?name=...             the whole gamma trace of a name, as JSON
+    GET /fragments/inspect?name=...       the panel body (204 if `key` is still current)
+    GET /fragments/inspect/start          the panel body for a first name of the data set
+    GET /fragments/inspect/walk?walk=k    the accumulation table with step k lit
+    GET /fragments/inspect/gamma?t=&k=    one gamma_t(k) across the hidden units
+
+Handlers are plain functions, so FastAPI runs them in its thread pool: taking a
+snapshot of the weights and tracing never block the event loop. A refused name
+is a 422 with a sentence: JSON under /api, an HTML fragment for the page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from jinja2_fragments.fastapi import Jinja2Blocks
+from pydantic import BaseModel, Field
+
+from ..deps import RunDep
+from ..inspect_view import inspect_view, vector_view, walk_view
+from ..inspection import InspectionService, InspectNameError, get_inspection
+from ..schemas import ErrorOut, FieldError
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
+PANEL = "partials/inspect.html"
+
+templates = Jinja2Blocks(directory=str(TEMPLATES_DIR))
+router = APIRouter(tags=["inspect"])
+InspectionDep = Annotated[InspectionService, Depends(get_inspection)]
+Step = Annotated[int, Query(ge=0, le=1_000)]
+
+
+class GuessOut(BaseModel):
+    char: str
+    prob: float = Field(description="y_hat(t)[char], Eq. 3.1")
+
+
+class StepOut(BaseModel):
+    t: int
+    x: str = Field(description="the input x(t): <start> at t = 1, then the previous character")
+    y: str = Field(description="the target y(t): the next character, <end> at t = T")
+    J: float = Field(description="J(t), Eq. 3.2")
+    p_target: float = Field(description="y_hat(t)[y(t)], Eq. 3.1")
+    guesses: list[GuessOut] = Field(description="the model's top 3 next characters")
+
+
+class DecayOut(BaseModel):
+    activation: str
+    max_slope: float = Field(description="the largest sigma' can be (1/4 for sigmoid)")
+    W_h_norm: float = Field(description="the spectral norm of W_h")
+    rate_bound: float = Field(description="max_slope * W_h_norm: Eq. 6.2's largest shrink factor")
+    sigma_prime_mean: float
+    ratios: list[list[float | None]] = Field(
+        description="ratios[t-1][d] = |gamma_t(t-d)| / |gamma_t(t)|, d = 0..t-1"
+    )
+    median: list[float | None] = Field(description="median over t, by distance d = t - k")
+    mean: list[float | None] = Field(description="mean over t, by distance d = t - k")
+
+
+class TableRowOut(BaseModel):
+    k: int
+    computes: float = Field(description="|gamma_k(k)|")
+    receives: float = Field(description="|sum_{t>k} gamma_t(k)|, from step k+1")
+    accumulated: float = Field(description="|gamma(k)| = |dJ/dh(k)|")
+    sigma_prime_mean: float = Field(description="mean of sigma'(z(k)), Eq. 5.1.1")
+    passes: float = Field(description="|W_h^T (gamma(k) o sigma'(z(k)))|, Eq. 6.2, to step k-1")
+    adds: float = Field(description="|dJ/dW_h(k)|, Eq. 5.2")
+    running: float = Field(description="|sum_{j>=k} dJ/dW_h(j)|")
+
+
+class GradCheckOut(BaseModel):
+    param: str
+    index: list[int] = Field(description="0-based entry of the parameter")
+    analytic: float
+    numeric: float = Field(description="(J(p + eps) - J(p - eps)) / (2 eps), float64")
+    rel_error: float
+
+
+class InspectOut(BaseModel):
+    """The gamma trace of one name under the current weights (steps t, k are 1-based)."""
+
+    name: str
+    step: int = Field(description="the training step of the weights traced")
+    activation: str
+    hidden_size: int
+    vocab_size: int
+    T: int = Field(description="steps: the name's length plus one")
+    loss: float = Field(description="J, Eq. 3.3, nats")
+    steps: list[StepOut]
+    step_loss: list[float] = Field(description="J(t), Eq. 3.2")
+    gamma: list[list[list[float]]] = Field(description="gamma[t-1][k-1] = gamma_t(k), (T, T, D_h)")
+    gamma_norms: list[list[float]] = Field(description="|gamma_t(k)|, (T, T)")
+    accumulated: list[list[float]] = Field(description="gamma(k) = dJ/dh(k), (T, D_h)")
+    accumulated_norms: list[float]
+    sigma_prime: list[list[float]] = Field(description="sigma'(z(k)), (T, D_h), Eq. 5.1.1")
+    dW_h_norms: list[float] = Field(description="|dJ/dW_h(k)|, Eq. 5.2")
+    dW_h_norm_sum: float = Field(description="sum_k |dJ/dW_h(k)|")
+    dW_h_norm: float = Field(description="|dJ/dW_h|, Eq. 4.1")
+    decay: list[DecayOut] = Field(description="the model's activation first, then the others")
+    table: list[TableRowOut] = Field(description="the accumulation table, k = T down to 1")
+    grad_check: list[GradCheckOut]
+
+
+def _refused_json(exc: InspectNameError) -> JSONResponse:
+    message = str(exc)
+    body = ErrorOut(detail=message, errors=[FieldError(field="name", message=message)])
+    return JSONResponse(body.model_dump(), 422)
+
+
+def _block(request: Request, block: str, status_code: int = 200, **context: Any) -> Response:
+    return templates.TemplateResponse(request, PANEL, context, status_code=status_code, block_name=block)
+
+
+def _refused(request: Request, exc: InspectNameError) -> Response:
+    return _block(request, "error", 422, message=str(exc))
+
+
+@router.get(
+    "/api/inspect",
+    response_model=InspectOut,
+    responses={422: {"model": ErrorOut, "description": "the name cannot be inspected"}},
+)
+def api_inspect(run: RunDep, service: InspectionDep, name: str = "") -> Any:
+    """The gamma trace of ``name`` under the current weights (DESIGN "What the page shows" 3)."""
+    try:
+        done = service.inspect(run, name)
+    except InspectNameError as exc:
+        return _refused_json(exc)
+    return {**done.report.to_dict(), "step": done.step}
+
+
+@router.get("/fragments/inspect", response_class=HTMLResponse, include_in_schema=False)
+def inspect_fragment(
+    request: Request,
+    run: RunDep,
+    service: InspectionDep,
+    name: str = "",
+    key: str = "",
+    walk: Step = 0,
+    t: Step = 0,
+    k: Step = 0,
+) -> Response:
+    """The panel body for ``name``; 204 when ``key`` names the weights already shown."""
+    if key and key == service.current_key(run):
+        return Response(status_code=204)
+    try:
+        done = service.inspect(run, name)
+    except InspectNameError as exc:
+        return _refused(request, exc)
+    return _block(request, "result", insp=inspect_view(done, walk, (t, k)))
+
+
+@router.get("/fragments/inspect/start", response_class=HTMLResponse, include_in_schema=False)
+def inspect_start(request: Request, run: RunDep, service: InspectionDep) -> Response:
+    """The panel body for a first name, so the panel is never empty."""
+    try:
+        done = service.inspect(run, service.default_name(run))
+    except InspectNameError as exc:
+        return _refused(request, exc)
+    return _block(request, "result", insp=inspect_view(done))
+
+
+@router.get("/fragments/inspect/walk", response_class=HTMLResponse, include_in_schema=False)
+def inspect_walk(
+    request: Request, run: RunDep, service: InspectionDep, name: str = "", key: str = "", walk: Step = 0
+) -> Response:
+    """The accumulation table with step k = ``walk`` lit, from the weights the page shows."""
+    try:
+        done = service.inspect(run, name, key)
+    except InspectNameError as exc:
+        return _refused(request, exc)
+    return _block(request, "walk", walk=walk_view(done.report, walk))
+
+
+@router.get("/fragments/inspect/gamma", response_class=HTMLResponse, include_in_schema=False)
+def inspect_gamma(
+    request: Request,
+    run: RunDep,
+    service: InspectionDep,
+    name: str = "",
+    key: str = "",
+    t: Step = 0,
+    k: Step = 0,
+) -> Response:
+    """gamma_t(k) across the hidden units (a click on the |gamma_t(k)| map); t = 0: gamma(k)."""
+    try:
+        done = service.inspect(run, name, key)
+        if not (1 <= k <= t <= done.report.T or (t == 0 and 1 <= k <= done.report.T)):
+            raise InspectNameError(f"gamma_t(k) needs 1 <= k <= t <= T = {done.report.T}")
+    except InspectNameError as exc:
+        return _refused(request, exc)
+    return _block(request, "vector", vec=vector_view(done.report, t, k))

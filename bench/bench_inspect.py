@@ -1,0 +1,157 @@
+"""Inspect latency: from request to rendered fragment, a 20-character name at D_h = 256, while training runs.
+
+    .venv/bin/python bench/bench_inspect.py [--requests 80] [--hidden 256] [--name NAME]
+
+Starts the real server (`uvicorn app.main:app`, one worker) in a subprocess with
+a fresh runs folder and a D_h = 256 model training on the bundled names, waits
+until the run is training, then asks for the Inspect panel's body
+
+    GET /fragments/inspect?name=probrachylophosaurus      (T = 21 steps)
+
+one request after another (a pause of --gap seconds between them, as a page
+polling would) and times each from sending the request to the last byte of the
+HTML. Every answer is computed afresh: the weights move between requests, so
+the server traces the name again (Eq. 6.2 for every t), under the other
+activations too, checks the gradient by finite differences and draws the SVG.
+
+It prints the p50 / p95 / max latency while training runs, the same with the
+run paused, the JSON of /api/inspect (T x T x D_h gammas) for comparison, and
+the training rate (characters per second) with and without the inspecting.
+The issue's bar: p95 under 100 ms while training runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+NAME = "probrachylophosaurus"  # 20 letters, from data/dinosaurs.txt
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, hidden: int, runs: Path) -> subprocess.Popen:
+    env = dict(os.environ)
+    env.update(
+        BPTT_LAB_RUNS_DIR=str(runs),
+        BPTT_LAB_AUTOSTART="true",
+        BPTT_LAB_TRAIN=json.dumps({"hidden_size": hidden, "max_steps": 10_000_000}),
+        BPTT_LAB_CHECKPOINT_SECONDS="3600",
+        PYTHONPATH=str(REPO),
+    )
+    cmd = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+    cmd += ["--port", str(port), "--log-level", "warning"]
+    return subprocess.Popen(cmd, cwd=REPO, env=env)
+
+
+def wait_running(client: httpx.Client, timeout: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            status = client.get("/api/status").json()
+            if status.get("state") == "running" and status.get("step", 0) > 5:
+                return status
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise SystemExit("the server did not start training in time")
+
+
+def timed(client: httpx.Client, path: str, params: dict, count: int, gap: float) -> list[float]:
+    """Milliseconds from sending each request to the end of its body."""
+    out = []
+    for _ in range(count):
+        start = time.perf_counter()
+        response = client.get(path, params=params)
+        body = response.content
+        out.append((time.perf_counter() - start) * 1e3)
+        if response.status_code != 200 or not body:
+            raise SystemExit(f"{path}: HTTP {response.status_code}: {body[:200]!r}")
+        time.sleep(gap)
+    return out
+
+
+def summary(label: str, ms: list[float]) -> str:
+    q = statistics.quantiles(ms, n=100, method="inclusive")
+    return (
+        f"{label:<44} n={len(ms):<4} p50 {statistics.median(ms):6.1f} ms   "
+        f"p95 {q[94]:6.1f} ms   max {max(ms):6.1f} ms"
+    )
+
+
+def chars_per_sec(client: httpx.Client, seconds: float) -> float:
+    """The training rate over `seconds`, from the step counter and the batch size."""
+    rates = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        rates.append(client.get("/api/status").json().get("chars_per_sec", 0.0))
+        time.sleep(0.5)
+    return statistics.median(rates) if rates else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=80, help="requests per measurement")
+    parser.add_argument("--hidden", type=int, default=256, help="D_h of the training model")
+    parser.add_argument("--name", default=NAME, help="the name to inspect")
+    parser.add_argument("--gap", type=float, default=0.1, help="seconds between requests")
+    args = parser.parse_args()
+
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="bench-inspect-") as runs:
+        server = start_server(port, args.hidden, Path(runs))
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30.0) as client:
+                status = wait_running(client)
+                config = status["config"]
+                print(
+                    f"server: D_h = {config['hidden_size']}, {config['activation']}, "
+                    f"B = {config['batch_size']}, {config['dtype']}; name {args.name!r} "
+                    f"({len(args.name)} characters, T = {len(args.name) + 1}); "
+                    f"cpus {os.cpu_count()}, load {os.getloadavg()[0]:.2f}"
+                )
+                params = {"name": args.name}
+                timed(client, "/fragments/inspect", params, 5, args.gap)  # warm up
+                quiet = chars_per_sec(client, 3.0)
+                t0 = time.perf_counter()
+                running = timed(client, "/fragments/inspect", params, args.requests, args.gap)
+                busy_seconds = time.perf_counter() - t0
+                loaded = client.get("/api/status").json().get("chars_per_sec", 0.0)
+                size = len(client.get("/fragments/inspect", params=params).content)
+                api = timed(client, "/api/inspect", params, max(10, args.requests // 4), args.gap)
+                api_size = len(client.get("/api/inspect", params=params).content)
+                client.post("/api/train/pause")
+                paused = timed(client, "/fragments/inspect", params, args.requests, args.gap)
+                print(summary("fragment, while training runs", running))
+                print(summary("fragment, training paused (cache hit)", paused))
+                print(summary("/api/inspect JSON, while training runs", api))
+                print(f"fragment {size / 1e3:.0f} kB, JSON {api_size / 1e6:.2f} MB")
+                print(
+                    f"training: {quiet:,.0f} chars/s alone, {loaded:,.0f} chars/s while being "
+                    f"inspected ({args.requests} requests in {busy_seconds:.1f} s)"
+                )
+                p95 = statistics.quantiles(running, n=100, method="inclusive")[94]
+                verdict = "met" if p95 < 100 else "NOT met"
+                print(f"target p95 < 100 ms while training runs: {verdict} ({p95:.1f} ms)")
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+
+
+if __name__ == "__main__":
+    main()

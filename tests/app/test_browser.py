@@ -1,0 +1,176 @@
+"""The page in Debian's Chromium, driven by Playwright, against a live server.
+
+One server and one browser page for the module; the tests run in order, each
+leaving the run training.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from .conftest import LiveServer
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+RESULTS = Path(__file__).resolve().parents[2] / "test-results"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian's chromium"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(live_server.url + "/")
+    yield page
+    page.close()
+
+
+def by(page: Page, testid: str):  # type: ignore[no-untyped-def]
+    return page.get_by_test_id(testid)
+
+
+def step_of(page: Page) -> int:
+    return int(by(page, "train-step").inner_text().replace(",", ""))
+
+
+def chart_points(page: Page) -> int:
+    return int(page.locator('[data-testid="loss-chart"] svg').get_attribute("data-points") or 0)
+
+
+def test_the_page_opens_showing_training(page: Page) -> None:
+    expect(by(page, "train-state")).to_have_text("running")
+    expect(page.locator("#live")).to_have_attribute("data-on", "yes", timeout=5000)
+    first = step_of(page)
+    expect(by(page, "train-step")).not_to_have_text(by(page, "train-step").inner_text())
+    assert step_of(page) > first
+    expect(by(page, "train-loss")).to_have_text(re.compile(r"^\d+\.\d{4}$"))
+    expect(by(page, "live-samples").locator("button.name").first).to_be_visible(timeout=5000)
+
+
+def test_the_loss_chart_gains_points(page: Page) -> None:
+    before = chart_points(page)
+    page.wait_for_function(
+        f"() => +document.querySelector('[data-testid=loss-chart] svg').dataset.points > {before}",
+        timeout=5000,
+    )
+    title = page.locator('[data-testid="loss-chart"] svg .hover title').last.text_content()
+    assert title and title.startswith("step ")
+
+
+def test_pause_step_resume_and_reset(page: Page) -> None:
+    by(page, "pause-button").click()
+    expect(by(page, "train-state")).to_have_text("paused")
+    expect(by(page, "step-button")).to_be_enabled()
+    paused_at = step_of(page)
+    page.wait_for_timeout(400)
+    assert step_of(page) == paused_at
+
+    by(page, "step-button").click()
+    expect(by(page, "train-step")).to_have_text(f"{paused_at + 1:,}")
+
+    by(page, "resume-button").click()
+    expect(by(page, "train-state")).to_have_text("running")
+    page.wait_for_function(f"() => +document.querySelector('[data-testid=train-step]').innerText.replace(/,/g, '') > {paused_at + 5}")
+
+    by(page, "reset-button").click()
+    expect(by(page, "train-state")).to_have_text("idle")
+    expect(by(page, "train-step")).to_have_text("0")
+    expect(page.locator('[data-testid="loss-chart"] svg')).to_have_attribute("data-points", "0")
+
+    by(page, "start-button").click()
+    expect(by(page, "train-state")).to_have_text("running")
+
+
+def test_changing_the_learning_rate_while_running_takes_effect(page: Page, live_server: LiveServer) -> None:
+    lr = by(page, "lr-input")
+    lr.fill("0.02")
+    lr.press("Tab")
+    expect(page.locator("#err-train-learning_rate")).to_have_text("now 0.02")
+    expect(by(page, "current-lr")).to_have_text("0.02")
+    expect(by(page, "train-state")).to_have_text("running")
+    status = httpx.get(live_server.url + "/api/status").json()
+    assert status["config"]["learning_rate"] == 0.02 and status["state"] == "running"
+    assert parse_qs(urlsplit(page.url).query)["learning_rate"] == ["0.02"]
+
+
+def test_generate_with_a_prefix_and_a_temperature(page: Page) -> None:
+    page.fill("#generate-prefix", "ste")
+    by(page, "temperature-input").fill("0.5")
+    by(page, "generate-button").click()
+    names = by(page, "generated-names").locator('[data-testid="generated-name"] button.name')
+    expect(names).to_have_count(10)
+    for text in names.all_inner_texts():
+        assert text.startswith("ste")
+    expect(by(page, "generated-names").locator(".greedy")).to_contain_text("ste")
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["g_prefix"] == ["ste"] and query["g_temperature"] == ["0.5"]
+
+
+def test_a_bad_value_shows_its_error_beside_the_field(page: Page) -> None:
+    by(page, "temperature-input").fill("hot")
+    by(page, "generate-button").click()
+    expect(page.locator("#err-generate-temperature")).to_contain_text("must be a number")
+    by(page, "temperature-input").fill("0.8")
+    by(page, "generate-button").click()
+    expect(page.locator("#err-generate-temperature")).to_have_text("")
+
+    page.fill("#train-hidden_size", "0")
+    by(page, "start-button").click()
+    expect(page.locator("#err-train-hidden_size")).to_contain_text("at least 1")
+    expect(by(page, "train-state")).to_have_text("running")  # the run goes on
+    page.fill("#train-hidden_size", "16")
+
+
+def test_the_url_restores_the_view_and_a_screenshot_is_kept(page: Page) -> None:
+    url = page.url
+    page.goto(url)
+    expect(page.locator("#generate-prefix")).to_have_value("ste")
+    expect(by(page, "lr-input")).to_have_value("0.02")
+    by(page, "generate-button").click()
+    expect(by(page, "generated-names").locator('[data-testid="generated-name"]')).to_have_count(10)
+    page.locator('[data-testid="scale-log"]').click()
+    expect(page.locator('[data-testid="loss-chart"] svg')).to_have_attribute("data-scale", "log")
+    expect(page.locator("#live")).to_have_attribute("data-on", "yes", timeout=5000)
+    RESULTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(1200)
+    page.screenshot(path=str(RESULTS / "bptt-lab-page.png"))
+    page.screenshot(path=str(RESULTS / "bptt-lab-full.png"), full_page=True)
+
+
+def test_clicking_a_name_inspects_it(page: Page) -> None:
+    field = page.locator('[data-testid="inspect-input"]')
+    if field.count() == 0:
+        pytest.skip("the Inspect panel is not on the page yet")
+    first = by(page, "generated-names").locator("button.name[data-name]").nth(1)
+    name = first.get_attribute("data-name")
+    first.click()
+    expect(field).to_have_value(name or "")
