@@ -20,7 +20,7 @@ Point = tuple[float, float]
 
 WIDTH, HEIGHT = 760, 240  # viewBox units; the SVG scales to its box
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 50, 12, 10, 28
-MAX_DRAWN_POINTS = 600  # per series: more than the chart has pixels is wasted bytes
+MAX_DRAWN_POINTS = 500  # per series: more than the chart has pixels is wasted bytes
 HOVER_BANDS = 80  # vertical strips carrying the exact values in their <title>
 
 
@@ -146,6 +146,10 @@ def loss_chart_svg(
     parts.append(polyline(thin(val), x, y, "val-raw"))
     parts.append(polyline(thin(train_ema), x, y, "train-ema"))
     parts.append(polyline(thin(val_ema), x, y, "val-ema"))
+    for css, points in (("train-ema", train_ema), ("val-ema", val_ema)):
+        if points:  # the newest value, visible even when it is the only one
+            px, py = points[-1]
+            parts.append(f'<circle class="{css} last" cx="{x(px):.1f}" cy="{y(py):.1f}" r="3"/>')
     parts.append("</g>")
     parts.append(_hover_bands(train, train_ema, val, x))
     parts.append(_legend())

@@ -17,8 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
+import math
 from collections import deque
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 #: The event kinds of DESIGN "Public contract of the web app".
@@ -32,6 +35,28 @@ class Event:
     id: int
     kind: str
     data: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def wire(self) -> bytes:
+        """The event as SSE wire bytes."""
+        from fastapi.sse import format_sse_event
+        return format_sse_event(data_str=self.json, event=self.kind, id=str(self.id))
+
+    @cached_property
+    def json(self) -> str:
+        """The payload as JSON (NaN and infinities as null), encoded once for all subscribers."""
+        return json.dumps(_finite(self.data), separators=(",", ":"), allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every non-finite float replaced by None (JSON has no NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 class EventHub:
@@ -138,7 +163,7 @@ class Subscription:
         return self
 
     async def __anext__(self) -> Event:
-        event = await self.next(None)
+        event = await self.get()
         if event is None:
             raise StopAsyncIteration
         return event
@@ -149,19 +174,20 @@ class Subscription:
         while not self.queue.empty():
             event = self.queue.get_nowait()
             if event is None:
-                self.closed = True
-                self.close()
+                self._end()
                 break
             out.append(event)
         return out
 
-    async def next(self, timeout: float | None) -> Event | None:
-        """The next event; None if none came within `timeout` seconds or the hub closed."""
-        try:
-            event = await asyncio.wait_for(self.queue.get(), timeout)
-        except TimeoutError:
+    async def get(self) -> Event | None:
+        """The next event, waiting for it; None once the hub has closed."""
+        if self.closed:
             return None
+        event = await self.queue.get()
         if event is None:
-            self.closed = True
-            self.close()
+            self._end()
         return event
+
+    def _end(self) -> None:
+        self.closed = True
+        self.close()

@@ -32,6 +32,7 @@ DIVERGING_STOPS = ("#2b5d9c", "#8fb4d9", "#f5f5f2", "#e0967a", "#a8322d")  # -ma
 LEVELS = 256  # colours are quantised to this many steps
 MAX_DECADES = 14  # the log colour scale spans at most this many powers of ten
 DECAY_FLOOR = 1e-16  # ratios below this are drawn on the floor of the decay plot
+PLOT_WIDTH = 380.0  # pixels across the unit and step axes of the bars and the gamma(k) map
 
 
 def _palette(stops: Sequence[str]) -> np.ndarray:
@@ -91,43 +92,43 @@ def signed_rgb(values: np.ndarray, limit: float) -> np.ndarray:
 def _svg(css: str, width: float, height: float, label: str, testid: str = "") -> str:
     hook = f' data-testid="{testid}"' if testid else ""
     return (
-        f'<svg class="{css}" viewBox="0 0 {width:g} {height:g}" role="img" '
+        f'<svg class="{css}" width="{width:g}" height="{height:g}" viewBox="0 0 {width:g} {height:g}" '
+        'role="img" '
         f'aria-label="{escape(label)}"{hook}>'
     )
 
 
-def log_legend(lo: int, hi: int, x: float, y: float, width: float, label: str) -> str:
-    """A horizontal colour bar from 10^lo to 10^hi with decade ticks."""
-    n = 48
+def _colour_bar(
+    colours: np.ndarray, x: float, y: float, width: float, label: str, ticks: list[tuple[float, str]]
+) -> str:
+    """A horizontal bar of ``colours`` with text ticks at fractions of its width."""
+    n = 40
     step = width / n
     parts = [f'<g class="legend" transform="translate({x:g},{y:g})">']
     for i in range(n):
-        colour = LOG_COLOURS[round(i / (n - 1) * (LEVELS - 1))]
+        colour = colours[round(i / (n - 1) * (LEVELS - 1))]
         parts.append(f'<rect x="{i * step:.2f}" y="0" width="{step + 0.3:.2f}" height="8" fill="{colour}"/>')
-    every = max(1, math.ceil((hi - lo) / 6))
-    for e in range(lo, hi + 1, every):
-        xx = (e - lo) / (hi - lo) * width
+    for frac, text in ticks:
+        xx = frac * width
         parts.append(
             f'<line class="tick-mark" x1="{xx:.1f}" x2="{xx:.1f}" y1="8" y2="11"/>'
-            f'<text class="tick" x="{xx:.1f}" y="20" text-anchor="middle">1e{e}</text>'
+            f'<text class="tick" x="{xx:.1f}" y="20" text-anchor="middle">{text}</text>'
         )
     parts.append(f'<text class="legend-label" x="0" y="-3">{escape(label)}</text></g>')
     return "".join(parts)
 
 
+def log_legend(lo: int, hi: int, x: float, y: float, width: float, label: str) -> str:
+    """The log colour scale from 10^lo to 10^hi, ticks at whole decades."""
+    every = max(1, math.ceil((hi - lo) / 6))
+    ticks = [((e - lo) / (hi - lo), f"1e{e}") for e in range(lo, hi + 1, every)]
+    return _colour_bar(LOG_COLOURS, x, y, width, label, ticks)
+
+
 def signed_legend(limit: float, x: float, y: float, width: float, label: str) -> str:
-    """A horizontal colour bar from -limit to +limit."""
-    n = 32
-    step = width / n
-    parts = [f'<g class="legend" transform="translate({x:g},{y:g})">']
-    for i in range(n):
-        colour = DIVERGING_COLOURS[round(i / (n - 1) * (LEVELS - 1))]
-        parts.append(f'<rect x="{i * step:.2f}" y="0" width="{step + 0.3:.2f}" height="8" fill="{colour}"/>')
-    for frac, text in ((0.0, f"-{limit:.2g}"), (0.5, "0"), (1.0, f"+{limit:.2g}")):
-        anchor = ("start", "middle", "end")[int(frac * 2)]
-        parts.append(f'<text class="tick" x="{frac * width:.1f}" y="19" text-anchor="{anchor}">{text}</text>')
-    parts.append(f'<text class="legend-label" x="0" y="-3">{escape(label)}</text></g>')
-    return "".join(parts)
+    """The diverging colour scale from -limit through 0 to +limit."""
+    ticks = [(0.0, f"-{limit:.2g}"), (0.5, "0"), (1.0, f"+{limit:.2g}")]
+    return _colour_bar(DIVERGING_COLOURS, x, y, width, label, ticks)
 
 
 # ----------------------------------------------------------- the T x T map
@@ -137,7 +138,7 @@ def gamma_heatmap_svg(report: InspectReport, vector_url: str) -> str:
     A click on a cell asks ``vector_url?t=..&k=..`` (htmx) for that gamma_t(k) across
     the hidden units, sending the inspected name and weights from ``#inspect-state``."""
     T, norms = report.T, report.gamma_norms
-    cell = 18.0
+    cell = min(26.0, max(13.0, 300.0 / T))  # pixels: the map shrinks only to fit its card
     left, top = 36.0, 26.0
     grid = cell * T
     width, height = left + grid + 8, top + grid + 46
@@ -213,8 +214,8 @@ def accumulated_svg(report: InspectReport, vector_url: str) -> str:
     largest entry, and a click shows gamma(k) unit by unit with every exact value."""
     acc = report.trace.accumulated
     T, D_h = acc.shape
-    cw = max(1.0, min(14.0, 520.0 / D_h))
-    ch = 12.0
+    cw = PLOT_WIDTH / D_h  # one image pixel per unit, stretched
+    ch = min(14.0, max(6.0, 260.0 / T))
     left, top = 30.0, 14.0
     plot_w = cw * D_h
     width, height = left + plot_w + 6, top + ch * T + 40
@@ -231,13 +232,15 @@ def accumulated_svg(report: InspectReport, vector_url: str) -> str:
         'hx-sync:inherited="#inspect-result:replace">',
     ]
     norms = report.accumulated_norms
+    every = math.ceil(11.0 / ch)  # a label per row while they fit
     for k in range(1, T + 1):
         y = top + (k - 1) * ch
         row = acc[k - 1]
         i = int(np.argmax(np.abs(row)))
+        label = k if (k - 1) % every == 0 or k == T else ""
         parts.append(
             f'<g class="acc-row" data-k="{k}"><text class="tick" x="{left - 4:g}" '
-            f'y="{y + ch / 2 + 3.5:g}" text-anchor="end">{k}</text>'
+            f'y="{y + ch / 2 + 3.5:g}" text-anchor="end">{label}</text>'
             f'<rect class="acc-hit" data-k="{k}" x="{left:g}" y="{y:g}" width="{plot_w:g}" '
             f'height="{ch:g}" hx-get="{url}?t=0&amp;k={k}">'
             f"<title>γ({k}) = ∂J/∂h({k}): |γ({k})| = {num(norms[k - 1])}, largest entry "
@@ -252,7 +255,7 @@ def accumulated_svg(report: InspectReport, vector_url: str) -> str:
 def vector_svg(values: np.ndarray, label: str, symbol: str) -> str:
     """One vector across the hidden units as signed bars, each with its value in a title."""
     D_h = values.size
-    bw = max(2.0, min(14.0, 520.0 / D_h))
+    bw = (PLOT_WIDTH + 26.0) / D_h
     mid, half = 40.0, 34.0
     left = 4.0
     width, height = left + bw * D_h + 4, 2 * mid
@@ -279,7 +282,8 @@ def dW_h_bars_svg(report: InspectReport) -> str:
     """|dJ/dW_h(k)| for k = 1..T (Eq. 5.2): what each step adds to dJ/dW_h."""
     values = report.dW_h_norms
     T = values.size
-    bw = max(8.0, min(24.0, 520.0 / T))
+    bw = PLOT_WIDTH / T
+    every = math.ceil(16.0 / bw)  # a step number under each bar while they fit
     left, top, plot = 30.0, 8.0, 70.0
     width, height = left + bw * T + 6, top + plot + 18
     limit = float(values.max()) or 1.0
@@ -298,7 +302,7 @@ def dW_h_bars_svg(report: InspectReport) -> str:
             f'width="{bw - 2:g}" height="{max(size, 0.5):.2f}">'
             f"<title>|∂J/∂W_h({k})| = {num(v)} (Eq. 5.2)</title></rect>"
             f'<text class="tick" x="{x + bw / 2:g}" y="{height - 3:g}" text-anchor="middle">'
-            f"{k}</text></g>"
+            f"{k if (k - 1) % every == 0 or k == T else ''}</text></g>"
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -321,8 +325,8 @@ def decay_svg(report: InspectReport) -> str:
     bound (max sigma' |W_h|_2)^(t - k) dashed; the other activations are dashed."""
     decays = report.decays
     T = report.T
-    left, right, top, bottom = 44.0, 10.0, 10.0, 30.0
-    width, height = 460.0, 230.0
+    left, right, top, bottom = 44.0, 10.0, 30.0, 30.0
+    width, height = 460.0, 250.0
     lo, hi = _decay_axis(decays)
     x_span = max(T - 1, 1)
 
@@ -379,23 +383,26 @@ def decay_svg(report: InspectReport) -> str:
                 f"(mean {num(dec.mean[d])})</title></circle>"
             )
         parts.append("</g>")
-    parts.append(_decay_legend(decays, left + 8, top + 12))
+    parts.append(_decay_legend(decays, left, 9.0))
     parts.append("</svg>")
     return "".join(parts)
 
 
 def _decay_legend(decays: Sequence[Decay], x: float, y: float) -> str:
+    """Two rows above the plot: the activations, then the bound."""
     out = [f'<g class="legend" transform="translate({x:g},{y:g})">']
+    xx = 0.0
     for n, dec in enumerate(decays):
-        yy = n * 13
-        mine = " (this model)" if n == 0 else " (same weights)"
+        text = dec.activation + (" (this model)" if n == 0 else "")
         out.append(
-            f'<g class="decay-line act-{n}"><line x1="0" x2="18" y1="{yy - 3}" y2="{yy - 3}"/></g>'
-            f'<text class="legend-label" x="23" y="{yy}">{dec.activation}{mine}</text>'
+            f'<g class="decay-line act-{n}"><line x1="{xx:g}" x2="{xx + 18:g}" y1="-3" y2="-3"/></g>'
+            f'<text class="legend-label" x="{xx + 22:g}" y="0">{text}</text>'
         )
-    yy = len(decays) * 13
+        xx += 36 + 6 * len(text)  # about 6 px a character at the legend's size
+    own = decays[0]
     out.append(
-        f'<line class="decay-bound" x1="0" x2="18" y1="{yy - 3}" y2="{yy - 3}"/>'
-        f'<text class="legend-label" x="23" y="{yy}">bound for {decays[0].activation}</text></g>'
+        '<line class="decay-bound" x1="0" x2="18" y1="10" y2="10"/>'
+        f'<text class="legend-label" x="22" y="13">bound for {own.activation}: '
+        f"({own.max_slope:g} × ‖W_h‖₂)^(t−k) = {own.rate_bound:.3g}^(t−k)</text></g>"
     )
     return "".join(out)

@@ -4,7 +4,7 @@ The templates hold no logic; every number they show is formatted here, with its
 exact value beside it for the hover title, and every quantity keeps the seed's
 name and equation (links go to the equation list in templates/partials/inspect.html).
 
-    inspect_view(inspected, walk, selected)  the whole panel body
+    inspect_view(report, key, step, walk, selected)  the whole panel body
     walk_view(report, walk)                  the accumulation table and the step-back control
     vector_view(report, t, k)                one gamma_t(k) across the hidden units
 """
@@ -230,7 +230,7 @@ def step_views(r: InspectReport) -> tuple[StepView, ...]:
             y=s.y,
             J=Cell(f"{s.J:.3g}", exact(s.J)),
             J_width=f"{100 * s.J / J_max:.1f}",
-            p_target=cell(s.p_target),
+            p_target=Cell(f"{s.p_target:.3g}", exact(s.p_target)),
             guesses=tuple(
                 Guess(
                     g.char,
@@ -426,21 +426,31 @@ def grad_row(e: GradCheckEntry) -> GradRow:
 
 def decay_notes(r: InspectReport) -> tuple[DecayNote, ...]:
     """Why the lines fall: the bound max sigma' x |W_h|_2 on each step back through Eq. 6.2."""
+    why = {
+        "sigmoid": "σ′(z) = σ(z)(1 − σ(z)) ≤ 1/4",
+        "tanh": "tanh′(z) = 1 − tanh²(z) ≤ 1",
+        "relu": "relu′(z) is 1 where z &gt; 0, else 0",
+    }
     notes = []
     for n, d in enumerate(r.decays):
-        if d.activation == "sigmoid":
-            why = "σ′(z) = σ(z)(1 − σ(z)) ≤ 1/4"
-        elif d.activation == "tanh":
-            why = "tanh′(z) = 1 − tanh²(z) ≤ 1"
-        else:
-            why = "relu′(z) is 1 where z > 0, else 0"
-        text = Markup(
-            f"<b>{escape(d.activation)}</b>: {why} (mean here {d.sigma_prime_mean:.3f}), so each "
-            f"step back through Eq. 6.2 multiplies |γ| by at most {d.max_slope:g} × "
-            f"‖W<sub>h</sub>‖₂ = {d.max_slope:g} × {d.W_h_norm:.3f} = <b>{d.rate_bound:.3f}</b>"
+        slope = "¼" if d.max_slope == 0.25 else f"{d.max_slope:g}"
+        text = (
+            Markup(f"<b>{escape(d.activation)}</b>: {why.get(d.activation, 'σ′ ≤ ' + slope)} ")
+            + eq("5.1.1")
+            + Markup(f" (here {d.sigma_prime_mean:.3f} on average), so each step back through ")
+            + eq("6.2")
+            + Markup(
+                f" multiplies |γ| by at most {slope} × ‖W<sub>h</sub>‖₂ = "
+                f"{slope} × {d.W_h_norm:.3f} = <b>{d.rate_bound:.3f}</b>"
+            )
         )
         if d.rate_bound < 1:
-            text += Markup(f": over t − k steps at most {d.rate_bound:.3f}<sup>t−k</sup>, which vanishes.")
+            text += Markup(
+                f": |γ<sub>t</sub><sup>(k)</sup>| ≤ {d.rate_bound:.3f}<sup>t−k</sup> |γ<sub>t</sub>"
+                "<sup>(t)</sup>| must vanish, the reason plain RNNs forget."
+            )
+        elif d.max_slope < 1:
+            text += Markup(": only weights with ‖W<sub>h</sub>‖₂ &gt; 4 let it grow; the typical σ′ decides.")
         else:
             text += Markup(": the bound allows growth; the typical σ′ decides.")
         notes.append(DecayNote(d.activation, f"act-{n}", text))

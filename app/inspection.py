@@ -11,7 +11,8 @@ for most of its Python-level work, and a trace done beside it in the server's
 own process runs four to five times slower than alone; in its own process it
 only shares the CPU. If the worker cannot start or breaks, the job runs in the
 calling thread instead (the routes are plain functions that FastAPI runs in its
-thread pool, so the event loop never waits either way).
+thread pool, so the event loop never waits either way). The worker ends with
+the server however the server ends (see `watch_server`).
 
 Reports are cached (in whichever process answers) by (name, weights key), so the
 page's step-backwards walk and heatmap clicks read the very numbers the page
@@ -21,9 +22,11 @@ shows, and a poll while the weights stand still costs nothing.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import logging
 import multiprocessing
+import os
 import secrets
 import threading
 import unicodedata
@@ -32,6 +35,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import lru_cache
+from multiprocessing.connection import Connection
 from typing import Protocol
 
 from rnn_core import RNN, Vocab
@@ -123,6 +127,7 @@ class Job:
     walk: int = 0  # the step k the walk has lit (0: none)
     t: int = 0  # the gamma_t(k) shown across the hidden units (t = 0: gamma(k))
     k: int = 0
+    fresh: bool = False  # asked for by a person (not a poll): clear the message beside the input
 
 
 @dataclass(frozen=True)
@@ -176,7 +181,28 @@ def answer(job: Job) -> Answer:
             return Answer(422, render("error", message=message))
         return Answer(200, render("vector", vec=vector_view(r, job.t, job.k)))
     view = inspect_view(r, done.key, done.step, job.walk, (job.t, job.k))
-    return Answer(200, render("result", insp=view))
+    return Answer(200, render("result", insp=view, clear_error=job.fresh))
+
+
+def warm_up() -> None:
+    """Nothing: a first job that makes the worker process start and import this module."""
+
+
+def watch_server(alive: Connection) -> None:
+    """In the worker: end this process once the server that started it is gone.
+
+    A pool's worker outlives a server that was killed, or one that exits while
+    the pool's own shutdown is still pending, and it would keep the forkserver
+    behind it alive too. ``alive`` is the reading end of a pipe whose only
+    writer is the server: a daemon thread waits on it, and end of file means
+    the server has closed it or died."""
+
+    def watch() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            alive.recv()
+        os._exit(0)
+
+    threading.Thread(target=watch, name="inspect-watch-server", daemon=True).start()
 
 
 # ------------------------------------------------------------------ service
@@ -187,6 +213,7 @@ class InspectionService:
         self._token = secrets.token_hex(3)  # a restarted server never reuses a key
         self._use_pool = processes
         self._pool: ProcessPoolExecutor | None = None
+        self._alive: Connection | None = None  # closing it ends the worker
         self._lock = threading.Lock()
 
     def key_of(self, snap: Snapshot) -> str:
@@ -206,11 +233,13 @@ class InspectionService:
         walk: int = 0,
         t: int = 0,
         k: int = 0,
+        fresh: bool = False,
     ) -> Job:
         """A job for ``raw_name`` under the current weights; InspectNameError if it is refused."""
         snap = source.snapshot()
         name = clean_name(raw_name, snap.vocab)
-        return Job(kind, name, self.key_of(snap), snap.step, snap.model, snap.vocab, want, walk, t, k)
+        key = self.key_of(snap)
+        return Job(kind, name, key, snap.step, snap.model, snap.vocab, want, walk, t, k, fresh)
 
     def run(self, job: Job) -> Answer:
         """The job's answer, from the worker process if it is up, else from this thread."""
@@ -235,11 +264,12 @@ class InspectionService:
         return DEFAULT_NAMES[0]
 
     def close(self) -> None:
-        """Stop the worker process (it is started again on the next job)."""
+        """Stop the worker process once its job is done (it starts again on the next job)."""
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=True, cancel_futures=True)
+            self._drop_worker(pool)
 
     # ----------------------------------------------------------- the worker
     def _worker(self) -> ProcessPoolExecutor | None:
@@ -250,7 +280,14 @@ class InspectionService:
                 try:
                     # forkserver: a clean process, never a fork of this one and its threads
                     context = multiprocessing.get_context("forkserver")
-                    self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+                    alive, self._alive = context.Pipe(duplex=False)  # we hold the only writer
+                    self._pool = ProcessPoolExecutor(
+                        max_workers=1,
+                        mp_context=context,
+                        initializer=watch_server,
+                        initargs=(alive,),
+                    )
+                    self._pool.submit(warm_up)  # start it (and its imports) before the first job
                 except (OSError, ValueError) as exc:
                     log.warning("no inspect worker process (%s): inspecting in-process", exc)
                     self._use_pool = False
@@ -260,7 +297,10 @@ class InspectionService:
         with self._lock:
             if self._pool is pool:
                 self._pool = None
+            alive, self._alive = self._alive, None
         pool.shutdown(wait=False, cancel_futures=True)
+        if alive is not None:
+            alive.close()  # the worker ends even if it is busy or stuck
 
 
 @lru_cache

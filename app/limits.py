@@ -40,6 +40,7 @@ class BodyLimitMiddleware:
         self.app, self.settings = app, settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, its body counted against the limit of its path."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -9,7 +9,8 @@ States (DESIGN "Public contract of the web app"):
               last good weights are kept
     finished  config.max_steps reached                     start, reset, raise max_steps
 
-Every change takes `lock`; the training thread holds it for one step at a time.
+Every change takes the run's lock (app/gate.py); the training thread holds it
+for one step at a time.
 Readers that need the weights (generate, inspect) take a `snapshot`: a copy
 made under the lock, cached until the weights move again.
 """
@@ -20,11 +21,10 @@ import io
 import json
 import logging
 import math
-import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from rnn_core.trainer import DivergedError, Trainer
 
 from .datasets import Dataset
 from .events import EventHub
+from .gate import Gate
 
 log = logging.getLogger("bptt_lab.run")
 
@@ -55,7 +56,7 @@ class RunError(Exception):
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A consistent copy of the weights and what goes with them."""
+    """A consistent copy of the weights (in float64, for exact reading) and what goes with them."""
 
     model: RNN
     vocab: Vocab
@@ -100,19 +101,18 @@ class Run:
         wake: Callable[[], None] = lambda: None,
     ) -> None:
         self.run_id, self.folder, self.hub, self.dataset = run_id, folder, hub, dataset
-        self.lock = threading.Lock()
+        self.gate = Gate()
         self.state = state
         self.message: str | None = None  # what happened and what to change (diverged, errors)
         self.storage_warning: str | None = None  # set while checkpoints cannot be written
         self.samples: deque[dict[str, Any]] = deque(maxlen=6)
-        self.version = 0  # bumped whenever the weights change
+        self.version = 0  # bumped whenever the weights or the loss history change
         self.last_saved = time.monotonic()
         self._saved_version = -1
         self._wake, self._period = wake, 1.0 / progress_hz
         self._meter = RateMeter()
         self._last_progress = 0.0
         self._last_sample = 0.0
-        self._wanted = threading.Event()  # someone waits for the lock: the trainer yields
         self._snapshot: Snapshot | None = None
         self._attach(trainer)
 
@@ -122,8 +122,8 @@ class Run:
         """ln V of the model's vocabulary: the loss of guessing uniformly."""
         return math.log(self.trainer.vocab.size)
 
-    def status(self) -> dict[str, Any]:
-        """The run as GET /api/status reports it (losses in nats per character)."""
+    def progress(self) -> dict[str, Any]:
+        """Where the run is: what a `progress` event says (losses in nats per character)."""
         tr = self.trainer
         return {
             "run_id": self.run_id,
@@ -133,6 +133,13 @@ class Run:
             "train_loss": _finite(self.train_loss),
             "val_loss": _finite(self.val_loss),
             "chars_per_sec": round(self._meter.rate, 1) if self.state == "running" else 0.0,
+        }
+
+    def status(self) -> dict[str, Any]:
+        """The run as GET /api/status reports it: its progress, configuration and data."""
+        tr = self.trainer
+        return {
+            **self.progress(),
             "uniform_loss": self.uniform_loss,
             "message": self.message,
             "storage_warning": self.storage_warning,
@@ -144,13 +151,13 @@ class Run:
         """A copy of the loss history (read without the lock: list() is atomic)."""
         return list(self.trainer.history)
 
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        """Hold the run's lock, asking the training thread to make way."""
-        self._wanted.set()
-        with self.lock:
-            self._wanted.clear()
-            yield
+    def locked(self) -> AbstractContextManager[None]:
+        """Hold the run's lock (the training thread makes way)."""
+        return self.gate.exclusive()
+
+    def reading(self) -> AbstractContextManager[None]:
+        """Compute on a snapshot while the training thread slows down for the request."""
+        return self.gate.reading()
 
     def snapshot(self) -> Snapshot:
         """The current weights, copied under the lock (and reused until they change)."""
@@ -159,20 +166,17 @@ class Run:
             return snap
         with self.locked():
             tr = self.trainer
-            snap = Snapshot(
-                tr.model.copy(), tr.vocab, tr.config, self.dataset.name_set, tr.step, self.version
-            )
+            model = tr.model.astype("float64")  # a copy; sampling and tracing want float64
+            snap = Snapshot(model, tr.vocab, tr.config, self.dataset.name_set, tr.step, self.version)
             self._snapshot = snap
         return snap
 
     # ----------------------------------------------------------------- training
     def train_once(self) -> None:
         """One step by the training thread (a no-op unless running)."""
-        with self.lock:
+        with self.gate.training_step():
             if self.state == "running":
                 self._step()
-        if self._wanted.is_set():
-            time.sleep(0.0005)  # let a waiting request take the lock before the next step
 
     def _step(self) -> bool:
         """One step, then evaluate or sample when due; the lock is held. False if it failed."""
@@ -191,7 +195,7 @@ class Run:
             self._set_state("paused", f"training stopped on an internal error: {exc}")
             return False
         if tr.finished:
-            self._set_state("finished", f"reached max_steps = {tr.config.max_steps:,}")
+            self._set_state("finished", _finished_message(tr.config.max_steps))
         return True
 
     def _sample_due(self) -> bool:
@@ -252,7 +256,7 @@ class Run:
             self._set_state(state, f"loaded a checkpoint at step {trainer.step:,}")
         self.save()
 
-    def configure(self, learning_rate: float | None, max_steps: int | None) -> None:
+    def configure(self, learning_rate: float | None = None, max_steps: int | None = None) -> None:
         """Change what may change while running: the learning rate, the step budget."""
         with self.locked():
             tr = self.trainer
@@ -263,7 +267,7 @@ class Run:
             if self.state == "finished" and not tr.finished:
                 self._set_state("paused", f"max_steps raised to {max_steps:,}")
             elif self.state == "running" and tr.finished:
-                self._set_state("finished", f"reached max_steps = {tr.config.max_steps:,}")
+                self._set_state("finished", _finished_message(tr.config.max_steps))
             else:
                 self._publish_state()
 
@@ -326,7 +330,7 @@ class Run:
         if self.state not in allowed:
             hint = {
                 "running": "pause it first",
-                "finished": "start a new run, or raise max_steps",
+                "finished": "raise max steps to go on, or start a new run",
                 "idle": "press Start or Resume",
                 "paused": "press Resume",
                 "diverged": "lower the learning rate, then Resume",
@@ -348,6 +352,7 @@ class Run:
 
     def _on_evaluation(self, trainer: Trainer, info: dict[str, Any]) -> None:
         self.val_loss = info["val_loss"]
+        self.version += 1  # the history changed (the chart is cached by version)
         self._maybe_publish_progress()
 
     def _maybe_publish_progress(self) -> None:
@@ -362,19 +367,7 @@ class Run:
 
     def _publish_progress(self) -> None:
         self._last_progress = time.perf_counter()
-        tr = self.trainer
-        self.hub.publish(
-            "progress",
-            {
-                "run_id": self.run_id,
-                "state": self.state,
-                "step": tr.step,
-                "epoch": tr.epoch,
-                "train_loss": _finite(self.train_loss),
-                "val_loss": _finite(self.val_loss),
-                "chars_per_sec": round(self._meter.rate, 1),
-            },
-        )
+        self.hub.publish("progress", self.progress())
 
     def _publish_state(self) -> None:
         self.hub.publish("state", self.status())
@@ -390,10 +383,16 @@ def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
+def _finished_message(max_steps: int) -> str:
+    """Why the run stopped by itself, and how to go on."""
+    return f"Finished: the run took its {max_steps:,} steps. Raise max steps to train on."
+
+
 def _diverged_message(exc: DivergedError, config: TrainConfig) -> str:
     """What happened and what to change, for the page and /api/status."""
+    what = str(exc).split(";")[0]  # the trainer's own advice follows a ";": ours is below
     return (
-        f"Training diverged at {exc}. The weights of the last good step are kept. "
+        f"Training diverged at {what}. The weights of the last good step are kept. "
         f"Lower the learning rate (now {config.learning_rate:g}; Adam likes about 0.01, "
         "SGD about 0.1) or turn on clipping, then press Resume."
     )

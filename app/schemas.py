@@ -71,7 +71,9 @@ class GenerateRequest(Body):
     """How many names to write, and how."""
 
     count: int = Field(10, ge=1, le=50)
-    temperature: float = Field(1.0, ge=0, le=5, description="0: always the likeliest character")
+    temperature: float = Field(
+        1.0, ge=0, le=5, description="0 (or below 0.01): always the likeliest character"
+    )
     prefix: str = Field(
         "",
         max_length=MAX_PREFIX,

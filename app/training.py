@@ -40,6 +40,7 @@ from .settings import Settings
 log = logging.getLogger("bptt_lab.training")
 
 DEFAULT_RUN = "default"
+MIN_TEMPERATURE = 0.01  # below this, sampling is greedy (temperature 0)
 
 
 @dataclass(frozen=True)
@@ -162,18 +163,21 @@ class TrainingService:
         run_id: str = DEFAULT_RUN,
     ) -> tuple[list[GeneratedName], GeneratedName, int]:
         """`count` names sampled from a snapshot of the weights, the greedy one, and the step."""
-        snap = self.run(run_id).snapshot()
+        run = self.run(run_id)
+        snap = run.snapshot()
         max_length = max(max_length, len(prefix))  # the prefix always fits
+        temperature = temperature if temperature >= MIN_TEMPERATURE else 0.0  # 1e-300 overflows
         unknown = next((c for c in prefix if c not in snap.vocab), None)
         if unknown is not None:
             known = "".join(c for c in snap.vocab.chars if c != snap.vocab.end)
             message = f"{unknown!r} is not a character the model knows ({known})"
             raise RunError(message, status_code=422, field="prefix")
         try:
-            drawn = sample_with_log_probs(
-                snap.model, snap.vocab, count, temperature, prefix, max_length, seed
-            )
-            best = greedy(snap.model, snap.vocab, prefix, max_length)
+            with run.reading():
+                drawn = sample_with_log_probs(
+                    snap.model, snap.vocab, count, temperature, prefix, max_length, seed
+                )
+                best = greedy(snap.model, snap.vocab, prefix, max_length)
         except ValueError as exc:
             raise RunError(str(exc), status_code=422, field="prefix") from None
 

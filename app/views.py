@@ -56,20 +56,20 @@ _chart_cache: dict[tuple[Any, ...], Markup] = {}
 
 
 def chart_svg(run: Run, scale: str) -> Markup:
-    """The loss chart of `run`, redrawn only when its history changed."""
-    history = run.history()
-    last = history[-1] if history else {}
-    key = (id(run.trainer), len(history), last.get("step"), "val_loss" in last, scale)
+    """The loss chart of `run`, drawn once per weights version and scale (streams share it)."""
+    key = (id(run), run.version, scale)
     svg = _chart_cache.get(key)
     if svg is None:
         if len(_chart_cache) > 8:
             _chart_cache.clear()
-        svg = Markup(charts.loss_chart_svg(history, scale, run.uniform_loss))
+        svg = Markup(charts.loss_chart_svg(run.history(), scale, run.uniform_loss))
         _chart_cache[key] = svg
     return svg
 
 
-def form_values(model: type[TrainRequest] | type[GenerateRequest], given: Mapping[str, str]) -> dict:
+def form_values(
+    model: type[TrainRequest] | type[GenerateRequest], given: Mapping[str, str]
+) -> dict[str, str]:
     """Defaults of `model` as form text, overridden by `given`."""
     values = {k: "" if f.default is None else str(f.default) for k, f in model.model_fields.items()}
     values.update(given)
@@ -157,7 +157,9 @@ def swaps_html(
     return templates.env.get_template(SWAPS).render(swaps=swaps, notes=list(notes))
 
 
-def slots(form_id: str, fields: Iterable[str], errors: Sequence[FieldError] = ()) -> list:
+def slots(
+    form_id: str, fields: Iterable[str], errors: Sequence[FieldError] = ()
+) -> list[tuple[str, str, str]]:
     """(slot id, message, kind) for every field of a form: its error, or empty."""
     by_field = {e.field: e.message for e in errors}
     out = [(f"err-{form_id}-{f}", by_field.pop(f, ""), "bad") for f in fields]

@@ -216,13 +216,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------- inspect
 def cmd_inspect(args: argparse.Namespace) -> int:
-    """Print the per-step table and the |gamma_t(k)| grid of one name."""
+    """Print the Inspect view of one name as text: steps, gammas, the table, decay, grad check."""
     name = args.name.strip().lower()
     if name:
         load_names([name])  # refuse a bad character before any model is loaded or trained
     model, vocab = _load_model(args)
     trace = trace_gammas(model, vocab.encode(name))
-    print(render_inspect(trace, vocab, name))
+    print(render_inspect(trace, vocab, name, model=model))
     return 0
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from .activations import activation_names, get_activation
 from .gradcheck import GradCheckEntry
-from .inspect_text import char_label, render_gamma_grid
+from .inspect_text import char_label
 from .model import PARAM_NAMES, RNN
 from .trace import GammaTrace, trace_gammas
 from .vocab import Vocab
@@ -139,19 +139,19 @@ class InspectReport:
             "hidden_size": self.hidden_size,
             "vocab_size": self.vocab_size,
             "T": self.T,
-            "loss": self.loss,
+            "loss": _finite_list(np.array([self.loss]))[0],
             "steps": [
                 {
                     "t": s.t,
                     "x": s.x,
                     "y": s.y,
-                    "J": s.J,
+                    "J": s.J if np.isfinite(s.J) else None,
                     "p_target": s.p_target,
                     "guesses": [{"char": g.char, "prob": g.prob} for g in s.guesses],
                 }
                 for s in self.steps
             ],
-            "step_loss": tr.step_loss.tolist(),
+            "step_loss": _finite_list(tr.step_loss),
             "gamma": tr.gamma.tolist(),
             "gamma_norms": self.gamma_norms.tolist(),
             "accumulated": tr.accumulated.tolist(),
@@ -465,83 +465,3 @@ def _split(rows: list[tuple[float, ...]], width: int) -> tuple[np.ndarray, ...]:
     """The columns of a perturbation table: indices as intp, the last (delta) as float."""
     table = np.array(rows, dtype=np.float64).reshape(len(rows), width)
     return (*(table[:, c].astype(np.intp) for c in range(width - 1)), table[:, -1])
-
-
-# ------------------------------------------------------------------------ text
-def render_report(report: InspectReport) -> str:
-    """The Inspect view as plain text, for ``python -m rnn_core inspect NAME``."""
-    return "\n\n".join(
-        [
-            _text_header(report),
-            _text_steps(report),
-            render_gamma_grid(report.gamma_norms),
-            _text_table(report),
-            _text_decay(report),
-            _text_grad_check(report),
-        ]
-    )
-
-
-def _text_header(r: InspectReport) -> str:
-    return (
-        f"name {r.name!r} under the current weights ({r.activation}, D_h = {r.hidden_size}, "
-        f"V = {r.vocab_size}): T = {r.T} steps, J = {r.loss:.4f} nats (Eq. 3.3), "
-        f"{r.loss / r.T:.4f} nats/char"
-    )
-
-
-def _text_steps(r: InspectReport) -> str:
-    lines = [f"{'t':>3}  {'x(t)':<7}  {'y(t)':<7}  {'J(t) 3.2':>9}  {'p(y(t))':>8}  top guesses"]
-    for s in r.steps:
-        guesses = "  ".join(f"{g.char} {g.prob:.3f}" for g in s.guesses)
-        lines.append(f"{s.t:>3}  {s.x:<7}  {s.y:<7}  {s.J:>9.4f}  {s.p_target:>8.4f}  {guesses}")
-    return "\n".join(lines)
-
-
-def _text_table(r: InspectReport) -> str:
-    head = (
-        f"{'k':>3}  {'computes':>10}  {'receives':>10}  {'|gamma(k)|':>10}  {'mean sig_p':>10}  "
-        f"{'passes':>10}  {'adds':>10}  {'running':>10}"
-    )
-    lines = [
-        "The accumulation table (second trick), k = T down to 1:",
-        "  computes |gamma_k(k)|, receives |sum_{t>k} gamma_t(k)| from k+1, passes",
-        "  |W_h^T (gamma(k) o sigma'(z(k)))| to k-1 (Eq. 6.2), adds |dJ/dW_h(k)| (Eq. 5.2)",
-        head,
-    ]
-    for row in r.table:
-        lines.append(
-            f"{row.k:>3}  {row.computes:>10.3e}  {row.receives:>10.3e}  {row.accumulated:>10.3e}  "
-            f"{row.sigma_prime_mean:>10.4f}  {row.passes:>10.3e}  {row.adds:>10.3e}  "
-            f"{row.running:>10.3e}"
-        )
-    lines.append(f"sum_k |dJ/dW_h(k)| = {r.dW_h_norm_sum:.4e}   |dJ/dW_h| = {r.dW_h_norm:.4e} (Eq. 4.1)")
-    return "\n".join(lines)
-
-
-def _text_decay(r: InspectReport) -> str:
-    names = [d.activation for d in r.decays]
-    lines = [
-        "Decay |gamma_t(k)| / |gamma_t(t)| by distance d = t - k (median over t):",
-        f"{'d':>3}  " + "  ".join(f"{n:>10}" for n in names),
-    ]
-    for d in range(r.T):
-        lines.append(f"{d:>3}  " + "  ".join(f"{dec.median[d]:>10.3e}" for dec in r.decays))
-    for dec in r.decays:
-        lines.append(
-            f"{dec.activation}: sigma' <= {dec.max_slope:g} (mean {dec.sigma_prime_mean:.3f}), "
-            f"|W_h|_2 = {dec.W_h_norm:.3f}: each step back multiplies |gamma| by at most "
-            f"{dec.rate_bound:.3f}"
-        )
-    return "\n".join(lines)
-
-
-def _text_grad_check(r: InspectReport) -> str:
-    lines = [
-        "Gradient check (float64, centred differences):",
-        f"{'param':<6} {'entry':<9} {'analytic':>14} {'numeric':>14} {'rel error':>10}",
-    ]
-    for e in r.grad_check:
-        index = ",".join(map(str, e.index))
-        lines.append(f"{e.param:<6} {index:<9} {e.analytic:>14.6e} {e.numeric:>14.6e} {e.rel_error:>10.2e}")
-    return "\n".join(lines)

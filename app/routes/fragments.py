@@ -26,13 +26,12 @@ from ..forms import form_model, refusals
 from ..run import Run
 from ..schemas import ConfigPatch, FieldError, GenerateRequest, TrainRequest
 from ..training import TrainingService
-from .events import KEEPALIVE_SECONDS
 
 router = APIRouter(prefix="/fragments", tags=["fragments"], include_in_schema=False)
 
 TRAIN_FIELDS = tuple(TrainRequest.model_fields)
 GEN_FIELDS = tuple(GenerateRequest.model_fields)
-CHART_PERIOD = 0.5  # seconds between chart redraws on one stream
+CHART_PERIOD = 1.0  # seconds between chart redraws on one stream
 #: The blocks each kind of event changes (the chart also follows progress, at most every period).
 BLOCKS_FOR = {"progress": ("stats",), "sample": ("samples",), "state": ("controls", "stats", "chart")}
 ACTIONS = {
@@ -42,7 +41,8 @@ ACTIONS = {
     "reset": lambda service: service.reset(),
 }
 TrainForm = Annotated[TrainRequest, Depends(form_model(TrainRequest, "train"))]
-RateForm = Annotated[ConfigPatch, Depends(form_model(ConfigPatch, "train", ("learning_rate",)))]
+LIVE_FIELDS = ("learning_rate", "max_steps")  # the fields that change the running run
+LiveForm = Annotated[ConfigPatch, Depends(form_model(ConfigPatch, "train", LIVE_FIELDS))]
 GenerateForm = Annotated[GenerateRequest, Depends(form_model(GenerateRequest, "generate"))]
 
 
@@ -81,14 +81,26 @@ def act(
     return views.swaps_response(request, live(request, service), views.LIVE_BLOCKS)
 
 
+def changed_field(request: Request) -> str:
+    """Which live field sent the request (htmx names it in HX-Source)."""
+    source = request.headers.get("hx-source", "")
+    return "max_steps" if source.endswith("train-max_steps") else "learning_rate"
+
+
 @router.patch("/train/config", dependencies=[ControlDep])
-def configure(request: Request, body: RateForm, service: ServiceDep) -> HTMLResponse:
-    """Change the learning rate of the run while it trains."""
-    with refusals("train", ("learning_rate",)):
-        service.run().configure(body.learning_rate, None)
-    note = ("err-train-learning_rate", f"now {body.learning_rate:g}", "ok")
-    url = new_url(request, {"learning_rate": str(body.learning_rate)})
-    return views.swaps_response(request, live(request, service), ("controls", "stats"), [note], url=url)
+def configure(request: Request, body: LiveForm, service: ServiceDep) -> HTMLResponse:
+    """Change the learning rate, or the step budget, of the run while it trains."""
+    field = changed_field(request)
+    value = getattr(body, field)
+    if value is None:
+        raise FormError("train", LIVE_FIELDS, [FieldError(field=field, message="is required")])
+    with refusals("train", LIVE_FIELDS):
+        service.run().configure(**{field: value})
+    shown = f"{value:g}" if field == "learning_rate" else f"{value:,}"
+    note = (f"err-train-{field}", f"now {shown}", "ok")
+    url = new_url(request, {field: str(value)})
+    context = live(request, service)
+    return views.swaps_response(request, context, ("controls", "stats"), [note], url=url)
 
 
 @router.post("/generate")
@@ -158,12 +170,7 @@ async def stream(
         first = _live_html(run, scale, views.LIVE_BLOCKS)
         yield ServerSentEvent(raw_data=first, id=str(hub.last_id))
         last_chart = time.monotonic()
-        while not subscription.closed:
-            event = await subscription.next(KEEPALIVE_SECONDS)
-            if event is None:
-                if not subscription.closed:
-                    yield ServerSentEvent(comment="keep-alive")
-                continue
+        async for event in subscription:
             events = [event, *subscription.drain()]
             blocks = {b for e in events for b in BLOCKS_FOR[e.kind]}
             if "chart" in blocks or time.monotonic() - last_chart >= CHART_PERIOD:

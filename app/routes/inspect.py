@@ -7,29 +7,24 @@
     GET /fragments/inspect/gamma?t=&k=    one gamma_t(k) across the hidden units
 
 Handlers are plain functions, so FastAPI runs them in its thread pool: taking a
-snapshot of the weights and tracing never block the event loop. A refused name
-is a 422 with a sentence: JSON under /api, an HTML fragment for the page.
+snapshot of the weights never blocks the event loop, and the tracing itself runs
+in the inspection worker process (app/inspection.py). A refused name is a 422
+with a sentence: JSON under /api, an HTML fragment for the page.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from jinja2_fragments.fastapi import Jinja2Blocks
 from pydantic import BaseModel, Field
 
 from ..deps import RunDep
-from ..inspect_view import inspect_view, vector_view, walk_view
-from ..inspection import InspectionService, InspectNameError, get_inspection
+from ..inspect_view import render
+from ..inspection import InspectionService, InspectNameError, SnapshotSource, get_inspection
 from ..schemas import ErrorOut, FieldError
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
-PANEL = "partials/inspect.html"
-
-templates = Jinja2Blocks(directory=str(TEMPLATES_DIR))
 router = APIRouter(tags=["inspect"])
 InspectionDep = Annotated[InspectionService, Depends(get_inspection)]
 Step = Annotated[int, Query(ge=0, le=1_000)]
@@ -44,7 +39,7 @@ class StepOut(BaseModel):
     t: int
     x: str = Field(description="the input x(t): <start> at t = 1, then the previous character")
     y: str = Field(description="the target y(t): the next character, <end> at t = T")
-    J: float = Field(description="J(t), Eq. 3.2")
+    J: float | None = Field(description="J(t), Eq. 3.2 (null if not finite)")
     p_target: float = Field(description="y_hat(t)[y(t)], Eq. 3.1")
     guesses: list[GuessOut] = Field(description="the model's top 3 next characters")
 
@@ -90,9 +85,9 @@ class InspectOut(BaseModel):
     hidden_size: int
     vocab_size: int
     T: int = Field(description="steps: the name's length plus one")
-    loss: float = Field(description="J, Eq. 3.3, nats")
+    loss: float | None = Field(description="J, Eq. 3.3, nats (null if not finite)")
     steps: list[StepOut]
-    step_loss: list[float] = Field(description="J(t), Eq. 3.2")
+    step_loss: list[float | None] = Field(description="J(t), Eq. 3.2 (null if not finite)")
     gamma: list[list[list[float]]] = Field(description="gamma[t-1][k-1] = gamma_t(k), (T, T, D_h)")
     gamma_norms: list[list[float]] = Field(description="|gamma_t(k)|, (T, T)")
     accumulated: list[list[float]] = Field(description="gamma(k) = dJ/dh(k), (T, D_h)")
@@ -112,12 +107,14 @@ def _refused_json(exc: InspectNameError) -> JSONResponse:
     return JSONResponse(body.model_dump(), 422)
 
 
-def _block(request: Request, block: str, status_code: int = 200, **context: Any) -> Response:
-    return templates.TemplateResponse(request, PANEL, context, status_code=status_code, block_name=block)
-
-
-def _refused(request: Request, exc: InspectNameError) -> Response:
-    return _block(request, "error", 422, message=str(exc))
+def _html(service: InspectionService, run: SnapshotSource, name: str, kind: str, **state: Any) -> Response:
+    """The answer to one of the panel's requests, or the refusal shown beside the input."""
+    try:
+        job = service.job(run, name, kind, **state)
+    except InspectNameError as exc:
+        return HTMLResponse(render("error", message=str(exc)), 422)
+    done = service.run(job)
+    return HTMLResponse(done.body, done.status)
 
 
 @router.get(
@@ -125,18 +122,18 @@ def _refused(request: Request, exc: InspectNameError) -> Response:
     response_model=InspectOut,
     responses={422: {"model": ErrorOut, "description": "the name cannot be inspected"}},
 )
-def api_inspect(run: RunDep, service: InspectionDep, name: str = "") -> Any:
+def api_inspect(run: RunDep, service: InspectionDep, name: str = "") -> Response:
     """The gamma trace of ``name`` under the current weights (DESIGN "What the page shows" 3)."""
     try:
-        done = service.inspect(run, name)
+        job = service.job(run, name, "json")
     except InspectNameError as exc:
         return _refused_json(exc)
-    return {**done.report.to_dict(), "step": done.step}
+    done = service.run(job)  # JSON text, shaped like InspectOut (tests check it against the model)
+    return Response(done.body, done.status, media_type="application/json")
 
 
 @router.get("/fragments/inspect", response_class=HTMLResponse, include_in_schema=False)
 def inspect_fragment(
-    request: Request,
     run: RunDep,
     service: InspectionDep,
     name: str = "",
@@ -144,54 +141,31 @@ def inspect_fragment(
     walk: Step = 0,
     t: Step = 0,
     k: Step = 0,
+    fresh: bool = False,
 ) -> Response:
     """The panel body for ``name``; 204 when ``key`` names the weights already shown."""
     if key and key == service.current_key(run):
         return Response(status_code=204)
-    try:
-        done = service.inspect(run, name)
-    except InspectNameError as exc:
-        return _refused(request, exc)
-    return _block(request, "result", insp=inspect_view(done, walk, (t, k)))
+    return _html(service, run, name, "result", walk=walk, t=t, k=k, fresh=fresh)
 
 
 @router.get("/fragments/inspect/start", response_class=HTMLResponse, include_in_schema=False)
-def inspect_start(request: Request, run: RunDep, service: InspectionDep) -> Response:
+def inspect_start(run: RunDep, service: InspectionDep) -> Response:
     """The panel body for a first name, so the panel is never empty."""
-    try:
-        done = service.inspect(run, service.default_name(run))
-    except InspectNameError as exc:
-        return _refused(request, exc)
-    return _block(request, "result", insp=inspect_view(done))
+    return _html(service, run, service.default_name(run), "result", fresh=True)
 
 
 @router.get("/fragments/inspect/walk", response_class=HTMLResponse, include_in_schema=False)
 def inspect_walk(
-    request: Request, run: RunDep, service: InspectionDep, name: str = "", key: str = "", walk: Step = 0
+    run: RunDep, service: InspectionDep, name: str = "", key: str = "", walk: Step = 0
 ) -> Response:
     """The accumulation table with step k = ``walk`` lit, from the weights the page shows."""
-    try:
-        done = service.inspect(run, name, key)
-    except InspectNameError as exc:
-        return _refused(request, exc)
-    return _block(request, "walk", walk=walk_view(done.report, walk))
+    return _html(service, run, name, "walk", want=key, walk=walk)
 
 
 @router.get("/fragments/inspect/gamma", response_class=HTMLResponse, include_in_schema=False)
 def inspect_gamma(
-    request: Request,
-    run: RunDep,
-    service: InspectionDep,
-    name: str = "",
-    key: str = "",
-    t: Step = 0,
-    k: Step = 0,
+    run: RunDep, service: InspectionDep, name: str = "", key: str = "", t: Step = 0, k: Step = 0
 ) -> Response:
     """gamma_t(k) across the hidden units (a click on the |gamma_t(k)| map); t = 0: gamma(k)."""
-    try:
-        done = service.inspect(run, name, key)
-        if not (1 <= k <= t <= done.report.T or (t == 0 and 1 <= k <= done.report.T)):
-            raise InspectNameError(f"gamma_t(k) needs 1 <= k <= t <= T = {done.report.T}")
-    except InspectNameError as exc:
-        return _refused(request, exc)
-    return _block(request, "vector", vec=vector_view(done.report, t, k))
+    return _html(service, run, name, "vector", want=key, t=t, k=k)

@@ -1,7 +1,7 @@
 """The page in Debian's Chromium, driven by Playwright, against a live server.
 
-One server and one browser page for the module; the tests run in order, each
-leaving the run training.
+One server and one browser page for the module (the `browser` fixture is in
+conftest.py); the tests run in order, each leaving the run training.
 """
 
 from __future__ import annotations
@@ -14,34 +14,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from .conftest import LiveServer
+from .conftest import CHROMIUM, LiveServer
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian's chromium"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +81,8 @@ def test_pause_step_resume_and_reset(page: Page) -> None:
 
     by(page, "resume-button").click()
     expect(by(page, "train-state")).to_have_text("running")
-    page.wait_for_function(f"() => +document.querySelector('[data-testid=train-step]').innerText.replace(/,/g, '') > {paused_at + 5}")
+    moved = "+document.querySelector('[data-testid=train-step]').innerText.replace(/,/g, '')"
+    page.wait_for_function(f"() => {moved} > {paused_at + 5}")
 
     by(page, "reset-button").click()
     expect(by(page, "train-state")).to_have_text("idle")

@@ -38,7 +38,7 @@ def test_publish_from_another_thread_goes_through_the_loop() -> None:
         with hub.subscribe() as sub:
             thread = threading.Thread(target=lambda: [hub.publish("progress", {"step": i}) for i in range(5)])
             thread.start()
-            got = [(await sub.next(2.0)) for _ in range(5)]
+            got = [await asyncio.wait_for(sub.get(), 2.0) for _ in range(5)]
             thread.join()
         ids = [e.id for e in got if e is not None]
         return [e.data["step"] for e in got if e is not None], len(set(ids))
@@ -56,7 +56,7 @@ def test_leaving_frees_the_queue_and_close_ends_every_stream() -> None:
         after_leaving = hub.subscriber_count
         sub = hub.subscribe()
         hub.close()
-        event = await sub.next(1.0)
+        event = await asyncio.wait_for(sub.get(), 1.0)
         return after_leaving, hub.subscriber_count, event is None and sub.closed
 
     assert asyncio.run(scenario()) == (0, 0, True)

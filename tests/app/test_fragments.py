@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from fastapi.testclient import TestClient
 
@@ -72,6 +73,22 @@ def test_learning_rate_change_is_confirmed_beside_the_field(client: TestClient) 
     bad = client.patch("/fragments/train/config", data=train_form(learning_rate="-2"), headers=HX)
     assert bad.status_code == 422
     assert "greater than 0" in partial(bad.text, "#err-train-learning_rate")
+
+
+def test_raising_max_steps_lets_a_finished_run_go_on(client: TestClient) -> None:
+    client.post("/api/train/start", json={**TINY, "max_steps": 3})
+    for _ in range(200):
+        if client.get("/api/status").json()["state"] == "finished":
+            break
+        time.sleep(0.02)
+    source = {**HX, "HX-Source": "input#train-max_steps"}
+    response = client.patch("/fragments/train/config", data=train_form(max_steps="50"), headers=source)
+    assert response.status_code == 200
+    assert "now 50" in partial(response.text, "#err-train-max_steps")
+    assert 'data-testid="train-state" title="the run\'s state">paused' in response.text
+    assert "max_steps=50" in response.headers["HX-Replace-Url"]
+    bad = client.patch("/fragments/train/config", data=train_form(max_steps="0"), headers=source)
+    assert bad.status_code == 422 and "at least 1" in partial(bad.text, "#err-train-max_steps")
 
 
 def test_generate_shows_names_that_can_be_inspected(client: TestClient) -> None:
