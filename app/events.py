@@ -8,8 +8,10 @@ event to make room, so a slow browser loses intermediate updates but never the
 latest one, and never slows training. A subscriber that goes away takes its
 queue with it.
 
-A short ring of recent events lets a client that reconnects with
-`Last-Event-ID` catch up on what it missed.
+Each event is encoded once, to JSON and to SSE wire bytes, however many
+subscribers send it. A short ring of recent events lets a client that
+reconnects with `Last-Event-ID` catch up on what it missed. `ping` puts a
+keep-alive marker in the queues of the subscribers that asked for one.
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from fastapi.sse import KEEPALIVE_COMMENT, format_sse_event
+
 #: The event kinds of DESIGN "Public contract of the web app".
 EVENT_KINDS = ("progress", "sample", "state")
+PING_SECONDS = 15.0  # between keep-alive comments on an idle stream
 
 
 @dataclass(frozen=True)
@@ -37,15 +42,20 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
-    def wire(self) -> bytes:
-        """The event as SSE wire bytes."""
-        from fastapi.sse import format_sse_event
-        return format_sse_event(data_str=self.json, event=self.kind, id=str(self.id))
-
-    @cached_property
     def json(self) -> str:
         """The payload as JSON (NaN and infinities as null), encoded once for all subscribers."""
         return json.dumps(_finite(self.data), separators=(",", ":"), allow_nan=False)
+
+    @cached_property
+    def wire(self) -> bytes:
+        """The event as it goes on the stream (`event:`, `data:`, `id:`), encoded once."""
+        if self is PING:
+            return KEEPALIVE_COMMENT
+        return format_sse_event(data_str=self.json, event=self.kind, id=str(self.id))
+
+
+#: The keep-alive marker: a comment line on the wire, no event for the client.
+PING = Event(0, "ping")
 
 
 def _finite(value: Any) -> Any:
@@ -65,7 +75,7 @@ class EventHub:
     def __init__(self, queue_size: int = 64, replay: int = 256) -> None:
         self.queue_size = queue_size
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queues: set[asyncio.Queue[Event | None]] = set()
+        self._queues: dict[asyncio.Queue[Event | None], bool] = {}  # queue -> wants pings
         self._recent: deque[Event] = deque(maxlen=replay)
         self._ids = itertools.count(1)
         self._closed = False
@@ -104,6 +114,12 @@ class EventHub:
         for queue in self._queues:
             self._offer(queue, event)
 
+    def ping(self) -> None:
+        """A keep-alive marker for every subscriber that asked for pings (on the loop)."""
+        for queue, wants in self._queues.items():
+            if wants:
+                self._offer(queue, PING)
+
     def _offer(self, queue: asyncio.Queue[Event | None], event: Event | None) -> None:
         """put_nowait, dropping the oldest queued event when the queue is full."""
         while True:
@@ -114,24 +130,30 @@ class EventHub:
                 queue.get_nowait()
                 self.dropped += 1
 
-    def subscribe(self, last_id: int | None = None) -> Subscription:
+    def subscribe(self, last_id: int | None = None, pings: bool = False) -> Subscription:
         """A new subscriber's queue, registered at once; first the events newer than `last_id`."""
         queue: asyncio.Queue[Event | None] = asyncio.Queue(self.queue_size)
         if last_id is not None:
             for event in self._recent:
                 if event.id > last_id:
                     self._offer(queue, event)
-        self._queues.add(queue)
+        self._queues[queue] = pings
         return Subscription(self, queue)
 
     def _unsubscribe(self, queue: asyncio.Queue[Event | None]) -> None:
-        self._queues.discard(queue)
+        self._queues.pop(queue, None)
 
     def close(self) -> None:
         """End every stream (on shutdown): each subscriber gets an end marker."""
         self._closed = True
         for queue in list(self._queues):
             self._offer(queue, None)
+
+    async def keep_alive(self, seconds: float = PING_SECONDS) -> None:
+        """Ping every `seconds` until cancelled (a task of the app's lifespan)."""
+        while True:
+            await asyncio.sleep(seconds)
+            self.ping()
 
 
 def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:

@@ -57,10 +57,12 @@ def create_app(settings: Settings | None = None, config: TrainConfig | None = No
         service = TrainingService(settings, hub, config)
         await run_in_threadpool(service.open)
         app.state.service = service
+        pinger = asyncio.create_task(hub.keep_alive())
         log.info("BPTT Lab: runs in %s, state %s", settings.runs_dir, service.run().state)
         try:
             yield
         finally:
+            pinger.cancel()
             hub.close()
             await run_in_threadpool(service.close)
 

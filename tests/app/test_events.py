@@ -12,7 +12,7 @@ import httpx
 import pytest
 from httpx_sse import ServerSentEvent, connect_sse
 
-from app.events import EventHub
+from app.events import PING, EventHub
 
 from .conftest import LiveServer
 
@@ -72,6 +72,22 @@ def test_a_late_subscriber_replays_what_it_missed() -> None:
             return [e.data["step"] for e in sub.drain()]
 
     assert asyncio.run(scenario()) == [3, 4]
+
+
+def test_events_are_encoded_once_and_pings_go_only_to_who_asked() -> None:
+    async def scenario() -> tuple[bytes, list[str], list[str]]:
+        hub = EventHub()
+        hub.bind(asyncio.get_running_loop())
+        with hub.subscribe(pings=True) as api, hub.subscribe() as page:
+            hub.publish("progress", {"step": 3, "train_loss": float("nan")})
+            hub.ping()
+            first = api.drain()
+            return first[0].wire, [e.kind for e in first], [e.kind for e in page.drain()]
+
+    wire, api_kinds, page_kinds = asyncio.run(scenario())
+    assert wire == b'event: progress\ndata: {"step":3,"train_loss":null}\nid: 1\n\n'
+    assert api_kinds == ["progress", "ping"] and page_kinds == ["progress"]
+    assert PING.wire.startswith(b":")
 
 
 # -------------------------------------------------------------- a live server
