@@ -182,10 +182,7 @@ class TrainingService:
             raise RunError(str(exc), status_code=422, field="prefix") from None
 
         def described(s: SampledName) -> GeneratedName:
-            steps = len(s.name) + (1 if s.ended else 0)
-            return GeneratedName(
-                s.name, s.log_prob, s.log_prob / max(steps, 1), s.name not in snap.names, s.ended
-            )
+            return GeneratedName(s.name, s.log_prob, s.log_prob_per_char, s.name not in snap.names, s.ended)
 
         return [described(s) for s in drawn], described(best), snap.step
 

@@ -23,7 +23,7 @@ class SampledName:
 
     name: str
     log_prob: float  # natural log of the model's probability of these steps (= -J)
-    steps: int  # the steps scored: characters written after the prefix, plus the end token
+    steps: int  # the steps scored: every character, prefix included, plus the end token if drawn
     ended: bool  # False when max_length cut the name before the model chose to end it
 
     @property
@@ -75,12 +75,11 @@ def sample_with_log_probs(
         h = step(h, m.W_x[:, c] + m.b1)
 
     written: list[list[int]] = [[] for _ in range(n)]
-    running = np.arange(n)  # rows still writing
-    steps = np.zeros(n, dtype=int)
+    # Rows still writing; a name already max_length long draws nothing more.
+    running = np.arange(n) if len(prefix_ids) < max_length else np.arange(0)
+    steps = np.full(n, len(prefix_ids))
     ended = np.zeros(n, dtype=bool)
-    for _ in range(max_length - len(prefix_ids) + 1):
-        if running.size == 0:
-            break
+    while running.size:
         theta = h[running] @ U_T + m.b2
         y_hat = _softmax_rows(theta.copy())  # the model's own probabilities, Eq. 3.1
         if temperature == 0:

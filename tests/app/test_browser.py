@@ -132,6 +132,16 @@ def test_a_bad_value_shows_its_error_beside_the_field(page: Page) -> None:
     page.fill("#train-hidden_size", "16")
 
 
+def test_a_names_file_uploads_from_the_page(page: Page, tmp_path: Path) -> None:
+    names = tmp_path / "pterosaurs.txt"
+    names.write_text("pteranodon\nquetzalcoatlus\nrhamphorhynchus\n")
+    page.set_input_files('[data-testid="dataset-file"]', str(names))
+    page.locator('button[form="dataset-form"]').click()
+    expect(page.locator("#err-dataset-file")).to_contain_text("3 names")
+    expect(by(page, "dataset-select")).to_have_value("uploaded")
+    page.select_option('[data-testid="dataset-select"]', "bundled")
+
+
 def test_the_url_restores_the_view_and_a_screenshot_is_kept(page: Page) -> None:
     url = page.url
     page.goto(url)

@@ -57,6 +57,20 @@ def test_log_prob_is_minus_J(setup):
         assert s.log_prob <= 0
 
 
+def test_prefix_is_scored_and_max_length_is_exact(setup):
+    model, vocab = setup
+    for s in sample_with_log_probs(model, vocab, n=10, prefix="ab", max_length=30, seed=2):
+        if s.ended:
+            np.testing.assert_allclose(s.log_prob, log_prob(model, vocab, s.name), rtol=1e-10)
+            assert s.steps == len(s.name) + 1
+    full = sample_with_log_probs(model, vocab, n=3, prefix="abc", max_length=3, seed=2)
+    assert [s.name for s in full] == ["abc"] * 3
+    assert all(not s.ended and s.steps == 3 for s in full)
+    capped = sample_with_log_probs(model, vocab, n=20, max_length=4, temperature=2.0, seed=3)
+    assert all(len(s.name) <= 4 for s in capped)
+    assert all(s.ended or len(s.name) == 4 for s in capped)
+
+
 def test_float32_model_samples(setup):
     model, vocab = setup
     assert len(sample(model.astype("float32"), vocab, n=3, seed=0)) == 3
