@@ -33,24 +33,33 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
+_DEFAULT = TrainConfig()  # the defaults live in rnn_core; the bounds are the web's
+
+
 class TrainRequest(Body):
     """The whole training configuration (rnn_core TrainConfig) and the data set."""
 
-    hidden_size: int = Field(100, ge=1, le=512, description="D_h, the size of h(t)")
+    hidden_size: int = Field(_DEFAULT.hidden_size, ge=1, le=512, description="D_h, the size of h(t)")
     activation: Literal["sigmoid", "tanh", "relu"] = Field("sigmoid", description="sigma, Eq. 1.2")
     optimizer: Literal["sgd", "adagrad", "adam"] = "adam"
-    learning_rate: float = Field(0.01, gt=0, le=10)
-    momentum: float = Field(0.9, ge=0, lt=1, description="SGD only")
-    batch_size: int = Field(32, ge=1, le=512, description="names per step")
-    clip_value: float | None = Field(5.0, gt=0, le=1e4, description="element-wise; null: off")
+    learning_rate: float = Field(_DEFAULT.learning_rate, gt=0, le=10)
+    momentum: float = Field(_DEFAULT.momentum, ge=0, lt=1, description="SGD only")
+    batch_size: int = Field(_DEFAULT.batch_size, ge=1, le=512, description="names per step")
+    clip_value: float | None = Field(_DEFAULT.clip_value, gt=0, le=1e4, description="element-wise; null: off")
     clip_norm: float | None = Field(None, gt=0, le=1e4, description="global norm; null: off")
-    seed: int = Field(0, ge=0, le=SEED_MAX)
+    seed: int = Field(_DEFAULT.seed, ge=0, le=SEED_MAX)
     dtype: Literal["float32", "float64"] = "float32"
-    val_fraction: float = Field(0.1, ge=0, le=0.5)
-    eval_every: int = Field(100, ge=1, le=100_000, description="steps between validation losses")
-    sample_every: int = Field(200, ge=1, le=100_000, description="steps between sampled names")
-    max_steps: int = Field(20_000, ge=1, le=10_000_000)
-    history_limit: int = Field(1_000, ge=10, le=2_000, description="loss-history points kept")
+    val_fraction: float = Field(_DEFAULT.val_fraction, ge=0, le=0.5)
+    eval_every: int = Field(
+        _DEFAULT.eval_every, ge=1, le=100_000, description="steps between validation losses"
+    )
+    sample_every: int = Field(
+        _DEFAULT.sample_every, ge=1, le=100_000, description="steps between sampled names"
+    )
+    max_steps: int = Field(_DEFAULT.max_steps, ge=1, le=10_000_000)
+    history_limit: int = Field(
+        _DEFAULT.history_limit, ge=10, le=2_000, description="loss-history points kept"
+    )
     dataset: Literal["bundled", "uploaded"] = "bundled"
 
     blank_clip = field_validator("clip_value", "clip_norm", mode="before")(_blank_is_none)

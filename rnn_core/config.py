@@ -22,10 +22,10 @@ DTYPE_NAMES: tuple[str, ...] = ("float32", "float64")
 class TrainConfig:
     """Everything that defines a training run (see docs/CONTRACTS.md)."""
 
-    hidden_size: int = 100  # D_h: the size of h(t); 100 spells dinosaur names well
+    hidden_size: int = 64  # D_h: the size of h(t); 64 spells dinosaur names without memorising them
     activation: str = "sigmoid"  # sigma of Eq. 1.2: sigmoid (the seed's) | tanh | relu
     optimizer: str = "adam"  # sgd | adagrad | adam; Adam learns fastest on names
-    learning_rate: float = 0.01  # step size; 0.01 suits Adam, SGD wants ~0.1-1
+    learning_rate: float = 0.003  # step size; 0.001-0.01 suits Adam, SGD wants ~0.1-1
     momentum: float = 0.9  # SGD only: the fraction of the last update carried on
     batch_size: int = 32  # names per step; J is summed over them
     clip_value: float | None = 5.0  # element-wise clip of every gradient, as in the seed's notebooks
@@ -35,7 +35,7 @@ class TrainConfig:
     val_fraction: float = 0.1  # share of the names held out for the validation loss
     eval_every: int = 100  # steps between validation losses
     sample_every: int = 200  # steps between sampled names
-    max_steps: int = 20_000  # the run is "finished" after this many steps
+    max_steps: int = 10_000  # the run is "finished" here, near the best validation loss
     history_limit: int = 1_000  # loss-history points kept (downsampled beyond)
 
     def validate(self) -> TrainConfig:

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from rnn_core.checkpoint import load_checkpoint
+from rnn_core.config import TrainConfig
 
 from .conftest import TINY, make_settings
 
@@ -132,7 +133,10 @@ def test_malformed_json_and_wrong_content_type(client: TestClient) -> None:
 
 def test_config_patch_refusals(client: TestClient) -> None:
     unchanged = client.patch("/api/train/config", json={})
-    assert unchanged.status_code == 200 and unchanged.json()["config"]["learning_rate"] == 0.01
+    assert (
+        unchanged.status_code == 200
+        and unchanged.json()["config"]["learning_rate"] == TrainConfig().learning_rate
+    )
     assert_refused(client.patch("/api/train/config", json={"learning_rate": 0}), 422, "learning_rate")
     assert_refused(client.patch("/api/train/config", json={"hidden_size": 5}), 422, "hidden_size")
 

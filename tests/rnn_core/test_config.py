@@ -14,7 +14,7 @@ from rnn_core.config import TrainConfig
 def test_defaults_are_valid_and_frozen():
     config = TrainConfig()
     assert config.validate() is config
-    assert (config.hidden_size, config.optimizer, config.dtype) == (100, "adam", "float32")
+    assert (config.hidden_size, config.optimizer, config.dtype) == (64, "adam", "float32")
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.hidden_size = 3  # type: ignore[misc]
 
