@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 from types import FrameType
+from typing import Any
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
 from .settings import get_settings
 
@@ -28,6 +31,13 @@ class Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, with the app's own loggers (`bptt_lab.*`) on the same stream."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["bptt_lab"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
 def main() -> None:
     """Run the server until interrupted."""
     settings = get_settings()
@@ -38,6 +48,7 @@ def main() -> None:
         workers=1,
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
         log_level="info",
+        log_config=log_config(),
     )
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     print(f"BPTT Lab: open http://{host}:{settings.port}/ in a browser", flush=True)

@@ -4,16 +4,16 @@ SettingsDep   the server's Settings
 ServiceDep    the TrainingService (all runs)
 RunDep        the default run
 HubDep        the EventHub feeding /api/events
-ControlDep    checks the control token on routes that change the run
+ControlDep    checks the control token on routes that change the run (app/control.py)
 """
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 
+from .control import check_control
 from .events import EventHub
 from .run import Run
 from .settings import Settings, get_settings
@@ -33,21 +33,6 @@ def get_run(service: Annotated[TrainingService, Depends(get_service)]) -> Run:
 def get_hub(request: Request) -> EventHub:
     """The event fan-out of this app."""
     return request.app.state.hub
-
-
-def check_control(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> None:
-    """When BPTT_LAB_CONTROL_TOKEN is set, require it (bearer header, or the page's cookie)."""
-    if settings.control_token is None:
-        return
-    expected = settings.control_token.get_secret_value().encode()
-    header = request.headers.get("authorization", "")
-    given = header.removeprefix("Bearer ").strip() or request.cookies.get("bptt_lab_token", "")
-    if not hmac.compare_digest(given.encode(), expected):
-        raise HTTPException(
-            401,
-            "this server is driven by its teacher: changing the run needs the control token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

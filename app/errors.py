@@ -15,8 +15,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
-from . import views
+from . import control, views
 from .run import RunError
 from .schemas import ErrorOut, FieldError
 
@@ -43,6 +44,12 @@ _TEMPLATES: dict[str, str] = {
     "dict_type": "must be a JSON object",
     "model_type": "must be a JSON object",
 }
+#: FastAPI's 400 for a body it cannot decode, and what we say instead.
+UNREADABLE_BODY = "There was an error parsing the body"
+UNREADABLE_SAID = "the body cannot be read: send UTF-8 text (JSON, or a multipart form for uploads)"
+#: The page's own words for a refused control token, and the slot each form shows them in.
+PAGE_MISSING = "changing the run needs the control token: type it in the token field and press Use"
+TOKEN_SLOTS = {"/fragments/token": "token-note"}
 
 
 class FormError(Exception):
@@ -130,11 +137,35 @@ async def _form_error(request: Request, exc: Exception) -> Response:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    """Starlette's errors (404, 405, 413, ...) in the API's shape."""
+    """Starlette's errors (401, 404, 405, 413, ...) in the API's shape; a 401 on the page as a note."""
     assert isinstance(exc, StarletteHTTPException)
-    headers = getattr(exc, "headers", None)
+    headers = dict(getattr(exc, "headers", None) or {})
     detail = str(exc.detail) if exc.status_code != 404 or _is_api(request) else "no such page"
-    return JSONResponse(error_body(detail), exc.status_code, headers=headers)
+    if exc.status_code == 401 and not _is_api(request):
+        return _refused_on_page(request, detail, headers)
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    if exc.status_code == 400 and detail == UNREADABLE_BODY:
+        detail = UNREADABLE_SAID
+    return JSONResponse(error_body(detail), exc.status_code, headers=headers or None)
+
+
+def _refused_on_page(request: Request, detail: str, headers: dict[str, str]) -> Response:
+    """A refused control token, shown beside the controls (or the token field)."""
+    text = PAGE_MISSING if detail == control.MISSING else f"{detail}: type the right one and press Use"
+    slot = TOKEN_SLOTS.get(request.url.path, "err-controls")
+    response = views.swaps_response(request, {}, notes=[(slot, text, "bad")], status_code=401)
+    response.headers.update(headers)
+    return response
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods the routes at this request's path answer (for a 405's Allow header)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return sorted(methods)
 
 
 def install(app: FastAPI) -> None:

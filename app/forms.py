@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import FormError, human_errors
 from .run import RunError
-from .schemas import FieldError
+from .schemas import FORM, FieldError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -33,7 +33,7 @@ def form_model(
         form = await request.form()
         data = {k: v for k, v in form.items() if k in keep and isinstance(v, str)}
         try:
-            return model.model_validate(data)
+            return model.model_validate(data, strict=False, context=FORM)  # a form's values are text
         except ValidationError as exc:
             raise FormError(form_id, keep, human_errors(exc.errors())) from None
 

@@ -2,7 +2,8 @@
 
     uvicorn app.main:app --workers 1      (or: python -m app)
 
-The lifespan binds the event hub to the server's loop, starts the training
+The lifespan warns when the server listens beyond loopback with no control
+token (app/control.py), binds the event hub to the server's loop, starts the training
 service (its one thread; it resumes the saved run, or trains the bundled names
 when BPTT_LAB_AUTOSTART is on) and, on shutdown, ends the event streams,
 stops the thread and saves the run.
@@ -25,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from rnn_core.config import TrainConfig
 
 from . import errors
+from .control import document_control, exposure_warning
 from .events import EventHub
 from .limits import BodyLimitMiddleware
 from .routes import api, events, fragments, pages
@@ -53,6 +55,9 @@ def create_app(settings: Settings | None = None, config: TrainConfig | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limit_blas_threads(settings.blas_threads)
+        warning = exposure_warning(settings)
+        if warning:
+            log.warning(warning)
         hub.bind(asyncio.get_running_loop())
         service = TrainingService(settings, hub, config)
         await run_in_threadpool(service.open)
@@ -80,6 +85,7 @@ def create_app(settings: Settings | None = None, config: TrainConfig | None = No
     for module in (pages, fragments, api, events):
         app.include_router(module.router)
     _include_inspect(app)
+    document_control(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -5,20 +5,27 @@ States (DESIGN "Public contract of the web app"):
     idle      a fresh model at step 0, not training       start, resume, step
     running   the training thread steps it                 pause, start (anew), reset
     paused    stopped by the user; weights kept            resume, step, start, reset
-    diverged  a step's loss or gradient blew up; the       change the learning rate, resume
-              last good weights are kept
+    diverged  a step's loss or gradient blew up; the run   change the learning rate, resume
+              is rolled back to its last good state
     finished  config.max_steps reached                     start, reset, raise max_steps
 
 Every change takes the run's lock (app/gate.py); the training thread holds it
-for one step at a time.
+for one step at a time. A new trainer (reset, an uploaded checkpoint) is built
+under the lock from what the run holds then, so concurrent actions never pair
+one run's weights with another's data set.
 Readers that need the weights (generate, inspect) take a `snapshot`: a copy
 made under the lock, cached until the weights move again.
+
+"Last good" (what a divergence rolls back to) is the run as it was at its last
+evaluation whose validation loss was finite and sane (at most GOOD_LOSS_RATIO
+times ln V). Not the weights of the step before the blow-up: a batch's loss is
+measured before its update, so those weights may already be saturated (every
+sampled character the same, J = inf).
 """
 
 from __future__ import annotations
 
 import io
-import json
 import logging
 import math
 import time
@@ -30,20 +37,21 @@ from pathlib import Path
 from typing import Any
 
 from rnn_core import RNN, Vocab
-from rnn_core.checkpoint import atomic_write_bytes
 from rnn_core.config import TrainConfig
 from rnn_core.trainer import DivergedError, Trainer
 
-from .datasets import Dataset
+from .datasets import UPLOADED, Dataset
 from .events import EventHub
 from .gate import Gate
+from .storage import RunFolder, storage_problem
 
 log = logging.getLogger("bptt_lab.run")
 
 STATES = ("idle", "running", "paused", "diverged", "finished")
-CHECKPOINT_FILE = "checkpoint.npz"
-RUN_FILE = "run.json"  # which data set the saved run trains on
 SAMPLE_PERIOD = 0.5  # seconds between sampled names, at least
+GOOD_LOSS_RATIO = 1.5  # a validation loss above this many times ln V is not "good"
+GOOD_PERIOD = 1.0  # seconds between two captures of the last good state, at least
+TrainerFactory = Callable[[TrainConfig, Dataset], Trainer]
 
 
 class RunError(Exception):
@@ -52,6 +60,15 @@ class RunError(Exception):
     def __init__(self, message: str, status_code: int = 409, field: str | None = None) -> None:
         super().__init__(message)
         self.message, self.status_code, self.field = message, status_code, field
+
+
+@dataclass(frozen=True)
+class GoodState:
+    """The run at its last sane evaluation, as checkpoint bytes: what a divergence rolls back to."""
+
+    data: bytes
+    step: int
+    val_loss: float
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,7 @@ class Run:
         wake: Callable[[], None] = lambda: None,
     ) -> None:
         self.run_id, self.folder, self.hub, self.dataset = run_id, folder, hub, dataset
+        self.store = RunFolder(folder)
         self.gate = Gate()
         self.state = state
         self.message: str | None = None  # what happened and what to change (diverged, errors)
@@ -114,6 +132,8 @@ class Run:
         self._last_progress = 0.0
         self._last_sample = 0.0
         self._snapshot: Snapshot | None = None
+        self._good: GoodState | None = None
+        self._good_at = -math.inf
         self._attach(trainer)
 
     # ------------------------------------------------------------------ reading
@@ -188,7 +208,9 @@ class Run:
             if tr.step % tr.config.sample_every == 0 and self._sample_due():
                 tr.sample_names()
         except DivergedError as exc:
-            self._set_state("diverged", _diverged_message(exc, tr.config))
+            config = tr.config
+            back = self._roll_back(config)
+            self._set_state("diverged", _diverged_message(exc, config, back))
             return False
         except Exception as exc:  # a bug must not kill the training thread
             log.exception("training step failed")
@@ -214,7 +236,6 @@ class Run:
             self._attach(trainer)
             trainer.evaluate()
             self._set_state("running")
-        self._write_run_file()
 
     def pause(self) -> None:
         """Stop stepping; keep everything; save."""
@@ -240,18 +261,27 @@ class Run:
             if not ok:
                 raise RunError(self.message or "the step failed")
 
-    def reset(self, trainer: Trainer) -> None:
-        """Fresh weights, same configuration, step 0, not training."""
+    def reset(self, make: TrainerFactory) -> None:
+        """Fresh weights, same configuration and data, step 0, not training.
+
+        `make(config, dataset)` builds the trainer under the lock, from the run as it is then.
+        """
         with self.locked():
+            trainer = make(self.trainer.config, self.dataset)
             self._attach(trainer)
             trainer.evaluate()
             self._set_state("idle")
         self.save()
 
-    def load(self, trainer: Trainer) -> None:
-        """Continue a run from an uploaded checkpoint, paused."""
+    def load(self, make: Callable[[Dataset], Trainer]) -> None:
+        """Continue a run from a checkpoint, paused; `make(dataset)` builds it under the lock.
+
+        If `make` raises, the run is left exactly as it was.
+        """
         with self.locked():
+            trainer = make(self.dataset)
             self._attach(trainer)
+            self._remember_if_good(trainer, self.val_loss)
             state = "finished" if trainer.finished else "paused"
             self._set_state(state, f"loaded a checkpoint at step {trainer.step:,}")
         self.save()
@@ -274,10 +304,12 @@ class Run:
     # -------------------------------------------------------------- persistence
     def checkpoint_bytes(self) -> bytes:
         """The whole run as a checkpoint file's bytes (taken under the lock)."""
-        buffer = io.BytesIO()
+        return self.checkpoint_file()[0]
+
+    def checkpoint_file(self) -> tuple[bytes, int]:
+        """The checkpoint's bytes and the step they hold, taken together under the lock."""
         with self.locked():
-            self.trainer.save(buffer)
-        return buffer.getvalue()
+            return _trainer_bytes(self.trainer), self.trainer.step
 
     def save_if_due(self, seconds: float) -> None:
         """Save when the weights moved and `seconds` passed since the last save."""
@@ -285,37 +317,45 @@ class Run:
             self.save()
 
     def save(self) -> bool:
-        """Write the checkpoint atomically; on a storage error warn and keep training."""
-        version = self.version
+        """Write the checkpoint atomically; on a storage error warn and keep training in memory.
+
+        The file already on disk is never touched by a failed save.
+        """
         try:
-            atomic_write_bytes(self.folder / CHECKPOINT_FILE, self.checkpoint_bytes())
+            with self.locked():  # the weights, their version and their data set, together
+                version, data, info = self.version, _trainer_bytes(self.trainer), self._run_info()
+            self.store.write(data, info)
         except (OSError, ValueError) as exc:
-            warning = f"checkpoints cannot be saved to {self.folder}: {exc}"
-            if warning != self.storage_warning:
-                log.warning(warning)
-                self.storage_warning = warning
-                self._publish_state()
+            self._warn_storage(storage_problem(self.folder, exc))
             return False
         finally:
             self.last_saved = time.monotonic()
         self._saved_version = version
-        if self.storage_warning:
-            self.storage_warning = None
-            self._publish_state()
+        self._warn_storage(None)
         return True
 
-    def _write_run_file(self) -> None:
-        """Remember which data set this run uses (read back on restart)."""
-        payload = json.dumps({"dataset": self.dataset.source}).encode()
-        try:
-            atomic_write_bytes(self.folder / RUN_FILE, payload)
-        except OSError as exc:
-            self.storage_warning = f"cannot write {self.folder / RUN_FILE}: {exc}"
+    def _warn_storage(self, warning: str | None) -> None:
+        """Set (or clear) the storage warning, telling the page when it changes."""
+        if warning == self.storage_warning:
+            return
+        if warning:
+            log.warning(warning)
+        self.storage_warning = warning
+        self._publish_state()
+
+    def _run_info(self) -> dict[str, Any]:
+        """What run.json keeps: the data set, and an uploaded one's names (the upload may change)."""
+        info: dict[str, Any] = {"dataset": self.dataset.source, "filename": self.dataset.filename}
+        if self.dataset.source == UPLOADED:
+            info["names"] = list(self.dataset.names)
+        return info
 
     # ---------------------------------------------------------------- internals
-    def _attach(self, trainer: Trainer) -> None:
-        """Make `trainer` this run's, listening to its callbacks."""
+    def _attach(self, trainer: Trainer, keep_good: bool = False) -> None:
+        """Make `trainer` this run's, listening to its callbacks (a new run forgets its good state)."""
         self.trainer = trainer
+        if not keep_good:
+            self._good, self._good_at = None, -math.inf
         self.train_loss: float | None = _last(trainer.history, "train_loss")
         self.val_loss: float | None = _last(trainer.history, "val_loss")
         self.message = None
@@ -353,7 +393,36 @@ class Run:
     def _on_evaluation(self, trainer: Trainer, info: dict[str, Any]) -> None:
         self.val_loss = info["val_loss"]
         self.version += 1  # the history changed (the chart is cached by version)
+        self._remember_if_good(trainer, self.val_loss)
         self._maybe_publish_progress()
+
+    # ---------------------------------------------------------------- rollback
+    def _remember_if_good(self, trainer: Trainer, val_loss: float | None) -> None:
+        """Keep the run as it is now when its validation loss is sane (at most once a GOOD_PERIOD)."""
+        now = time.monotonic()
+        sane = val_loss is not None and math.isfinite(val_loss)
+        if not sane or val_loss > GOOD_LOSS_RATIO * self.uniform_loss or now - self._good_at < GOOD_PERIOD:
+            return
+        try:
+            self._good = GoodState(_trainer_bytes(trainer), trainer.step, val_loss)
+        except ValueError:  # weights that cannot be saved are no good state
+            return
+        self._good_at = now
+
+    def _roll_back(self, config: TrainConfig) -> GoodState | None:
+        """Go back to the last good state, keeping `config` (the learning rate the user must change)."""
+        good = self._good
+        if good is None:
+            return None
+        try:
+            trainer = Trainer.resume(good.data, self.dataset.names)
+        except ValueError:
+            log.exception("cannot roll back to step %d", good.step)
+            return None
+        trainer.config = config
+        trainer.optimizer.set_learning_rate(config.learning_rate)
+        self._attach(trainer, keep_good=True)
+        return good
 
     def _maybe_publish_progress(self) -> None:
         """Publish progress unless one went out less than a period ago (at most ~10 a second)."""
@@ -388,11 +457,25 @@ def _finished_message(max_steps: int) -> str:
     return f"Finished: the run took its {max_steps:,} steps. Raise max steps to train on."
 
 
-def _diverged_message(exc: DivergedError, config: TrainConfig) -> str:
+def _trainer_bytes(trainer: Trainer) -> bytes:
+    """The trainer's whole run as checkpoint bytes."""
+    buffer = io.BytesIO()
+    trainer.save(buffer)
+    return buffer.getvalue()
+
+
+def _diverged_message(exc: DivergedError, config: TrainConfig, back: GoodState | None) -> str:
     """What happened and what to change, for the page and /api/status."""
     what = str(exc).split(";")[0]  # the trainer's own advice follows a ";": ours is below
+    if back is not None:
+        where = (
+            f"The run is rolled back to step {back.step:,}, its last evaluation with a sane "
+            f"validation loss ({back.val_loss:.3f} nats/char)."
+        )
+    else:
+        where = "There is no sane evaluation to roll back to; press Reset to start afresh."
     return (
-        f"Training diverged at {what}. The weights of the last good step are kept. "
+        f"Training diverged at {what}. {where} "
         f"Lower the learning rate (now {config.learning_rate:g}; Adam likes about 0.01, "
         "SGD about 0.1) or turn on clipping, then press Resume."
     )

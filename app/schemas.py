@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
 )
 
@@ -22,15 +23,33 @@ MAX_NAME_CHARS = 40
 SEED_MAX = 2**31 - 1
 
 
-def _blank_is_none(value: Any) -> Any:
-    """A form's empty text box means "none" (no clipping, a random seed)."""
-    return None if isinstance(value, str) and not value.strip() else value
+def _whole_float_is_int(value: Any) -> Any:
+    """JSON's 11.0 is the integer 11 (JSON Schema says so); 11.5, true and "11" stay refused."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+#: The validation context of the page's forms: their values are text, typed by people.
+FORM = {"form": True}
+
+
+def is_form(info: ValidationInfo) -> bool:
+    """Whether a page's form is being read (see FORM), not a JSON body."""
+    return bool(info.context and info.context.get("form"))
+
+
+def _blank_is_none(value: Any, info: ValidationInfo) -> Any:
+    """A form's empty text box means "none" (no clipping, a random seed); in JSON, "" stays text."""
+    return None if is_form(info) and isinstance(value, str) and not value.strip() else value
 
 
 class Body(BaseModel):
-    """Strict about unknown fields, NaN and infinity."""
+    """Strict about unknown fields, NaN, infinity and types: JSON `true` is no number, "3" no integer.
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    The page's forms send text; they are read with
+    `model_validate(..., strict=False, context=FORM)`.
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 _DEFAULT = TrainConfig()  # the defaults live in rnn_core; the bounds are the web's
@@ -63,6 +82,16 @@ class TrainRequest(Body):
     dataset: Literal["bundled", "uploaded"] = "bundled"
 
     blank_clip = field_validator("clip_value", "clip_norm", mode="before")(_blank_is_none)
+    whole = field_validator(
+        "hidden_size",
+        "batch_size",
+        "seed",
+        "eval_every",
+        "sample_every",
+        "max_steps",
+        "history_limit",
+        mode="before",
+    )(_whole_float_is_int)
 
     def to_config(self) -> TrainConfig:
         """The rnn_core config these fields describe."""
@@ -74,6 +103,8 @@ class ConfigPatch(Body):
 
     learning_rate: float | None = Field(None, gt=0, le=10)
     max_steps: int | None = Field(None, ge=1, le=10_000_000)
+
+    whole = field_validator("max_steps", mode="before")(_whole_float_is_int)
 
 
 class GenerateRequest(Body):
@@ -95,11 +126,14 @@ class GenerateRequest(Body):
     seed: int | None = Field(None, ge=0, le=SEED_MAX, description="null: a different draw each time")
 
     blank_seed = field_validator("seed", mode="before")(_blank_is_none)
+    whole = field_validator("count", "max_length", "seed", mode="before")(_whole_float_is_int)
 
     @field_validator("prefix", mode="before")
     @classmethod
-    def _lower(cls, value: Any) -> Any:
-        return value.strip().lower() if isinstance(value, str) else value
+    def _lower(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        return (value.strip() if is_form(info) else value).lower()
 
 
 class NameOut(BaseModel):

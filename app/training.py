@@ -13,14 +13,14 @@ waits on a training step.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from rnn_core.checkpoint import load_checkpoint
 from rnn_core.config import TrainConfig
-from rnn_core.data import NamesError
+from rnn_core.data import NamesError, load_names
 from rnn_core.sampling import SampledName, greedy, sample_with_log_probs
 from rnn_core.trainer import Trainer
 
@@ -34,8 +34,9 @@ from .datasets import (
     save_upload,
 )
 from .events import EventHub
-from .run import CHECKPOINT_FILE, RUN_FILE, Run, RunError
+from .run import Run, RunError
 from .settings import Settings
+from .storage import RunFolder
 
 log = logging.getLogger("bptt_lab.training")
 
@@ -64,6 +65,8 @@ class TrainingService:
         self.bundled: Dataset | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._upload_lock = threading.Lock()  # the kept names file and `uploaded` change together
+        self._unreadable: str | None = None  # why the saved checkpoint was set aside, if it was
         self._thread: threading.Thread | None = None
 
     # --------------------------------------------------------------- lifecycle
@@ -73,6 +76,7 @@ class TrainingService:
         self.bundled = bundled_dataset(self.settings.names_file)
         self.uploaded = load_saved_upload(folder)
         run = self._resume(folder) or self._fresh(folder)
+        run.message = run.message or self._unreadable
         self.runs[DEFAULT_RUN] = run
         self._thread = threading.Thread(target=self._work, name="bptt-trainer", daemon=True)
         self._thread.start()
@@ -127,17 +131,16 @@ class TrainingService:
 
     def reset(self, run_id: str = DEFAULT_RUN) -> None:
         """Fresh weights for the run, same configuration and data, not training."""
-        run = self.run(run_id)
-        run.reset(_new_trainer(run.trainer.config, run.dataset))
+        self.run(run_id).reset(_new_trainer)
 
     def load_checkpoint(self, data: bytes, run_id: str = DEFAULT_RUN) -> None:
         """Continue the run from checkpoint bytes; a bad file changes nothing (422)."""
         run = self.run(run_id)
         try:
-            trainer = Trainer.resume(data, run.dataset.names)
+            ckpt = load_checkpoint(data)  # read and checked before the run's lock is taken
+            run.load(lambda dataset: Trainer.from_checkpoint(ckpt, dataset.names))
         except ValueError as exc:  # CheckpointError, VocabError, NamesError are ValueErrors
             raise RunError(f"checkpoint refused: {exc}", status_code=422, field="file") from None
-        run.load(trainer)
 
     def upload_names(self, data: bytes, filename: str) -> Dataset:
         """Check and keep an uploaded names file; the next start may train on it."""
@@ -146,11 +149,12 @@ class TrainingService:
         except NamesError as exc:
             raise RunError(f"names file refused: {exc}", status_code=422, field="file") from None
         folder = self.run().folder
-        try:
-            save_upload(folder, dataset)
-        except OSError as exc:
-            log.warning("cannot keep the uploaded names in %s: %s", folder, exc)
-        self.uploaded = dataset
+        with self._upload_lock:
+            try:
+                save_upload(folder, dataset)
+            except OSError as exc:
+                log.warning("cannot keep the uploaded names in %s: %s", folder, exc)
+            self.uploaded = dataset
         return dataset
 
     def generate(
@@ -208,26 +212,41 @@ class TrainingService:
         return run
 
     def _resume(self, folder: Path) -> Run | None:
-        """The run saved in `folder`, paused; None if there is none or it cannot be read."""
-        path = folder / CHECKPOINT_FILE
-        if not path.is_file():
+        """The run saved in `folder`, paused; None if there is none or it cannot be read.
+
+        Temporary files of saves a crash interrupted are deleted unread; a checkpoint
+        that cannot be read is set aside (never overwritten) and a fresh run starts.
+        """
+        store = RunFolder(folder)
+        store.remove_leftovers()
+        if not store.checkpoint.is_file():
             return None
-        dataset = self.bundled
+        dataset = self._saved_dataset(store)
         try:
-            saved = json.loads((folder / RUN_FILE).read_text())
-            if saved.get("dataset") == UPLOADED and self.uploaded is not None:
-                dataset = self.uploaded
-        except (OSError, ValueError, AttributeError):
-            pass
-        assert dataset is not None
-        try:
-            trainer = Trainer.resume(path, dataset.names)
+            trainer = Trainer.resume(store.checkpoint, dataset.names)
         except (ValueError, OSError) as exc:
-            log.warning("not resuming %s: %s", path, exc)
+            kept = store.set_aside()
+            log.warning("not resuming %s: %s; it is kept as %s", store.checkpoint, exc, kept)
+            self._unreadable = f"The saved checkpoint could not be read ({exc}); it is kept as {kept}."
             return None
         run = self._new_run(folder, dataset, trainer, "finished" if trainer.finished else "paused")
-        log.info("resumed %s at step %d", path, trainer.step)
+        log.info("resumed %s at step %d", store.checkpoint, trainer.step)
         return run
+
+    def _saved_dataset(self, store: RunFolder) -> Dataset:
+        """The data set run.json names: the bundled one, or the uploaded names it holds."""
+        assert self.bundled is not None
+        info = store.read_run_info()
+        if info.get("dataset") != UPLOADED:
+            return self.bundled
+        names = info.get("names")
+        if not isinstance(names, list):  # run.json of an older version: no names in it
+            return self.uploaded or self.bundled
+        try:
+            names = tuple(load_names(names))
+        except ValueError:  # NamesError
+            return self.uploaded or self.bundled
+        return Dataset(UPLOADED, str(info.get("filename", "names.txt")), names)
 
 
 def _new_trainer(config: TrainConfig, dataset: Dataset) -> Trainer:

@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import QueryParams
 
-from .schemas import GenerateRequest, TrainRequest
+from .schemas import FORM, GenerateRequest, TrainRequest
 
 TRAIN_KEYS = (
     "hidden_size",
@@ -37,7 +37,7 @@ SCALES = ("linear", "log")
 def _accepted(model: type[BaseModel], key: str, value: str) -> bool:
     """Whether `model` takes `value` for `key` on its own."""
     try:
-        model.model_validate({key: value})
+        model.model_validate({key: value}, strict=False, context=FORM)
     except ValidationError:
         return False
     return True

@@ -112,6 +112,7 @@ def page_context(
         "generated": None,
         "datasets": dataset_choices(service),
         "choices": {"activation": activation_names(), "optimizer": tuple(OPTIMIZERS)},
+        "control_locked": service.settings.control_token is not None,
     }
 
 

@@ -27,6 +27,7 @@ from ..schemas import (
 REFUSALS = {
     code: {"model": ErrorOut, "description": text}
     for code, text in {
+        400: "the body cannot be read (not UTF-8 text, or a broken multipart form)",
         401: "the control token is missing or wrong",
         409: "not possible in the run's current state",
         413: "the body is too large",
@@ -114,8 +115,8 @@ def generate(body: GenerateRequest, service: ServiceDep) -> GenerateResponse:
 )
 def download_checkpoint(run: RunDep) -> Response:
     """The run as a checkpoint file: weights, optimizer state, step, loss history."""
-    data = run.checkpoint_bytes()
-    name = f"bptt-lab-step-{run.trainer.step}.npz"
+    data, at = run.checkpoint_file()
+    name = f"bptt-lab-step-{at}.npz"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(data, media_type="application/octet-stream", headers=headers)
 

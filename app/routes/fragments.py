@@ -116,6 +116,13 @@ def generate(request: Request, body: GenerateForm, service: ServiceDep) -> HTMLR
     return views.swaps_response(request, context, ("generated",), notes, url=url)
 
 
+@router.post("/token", dependencies=[ControlDep])
+def token(request: Request) -> HTMLResponse:
+    """Check the control token the page now sends (a wrong one is refused beside the field)."""
+    note = ("token-note", "accepted: this tab's controls now send it", "ok")
+    return views.swaps_response(request, {}, notes=[note])
+
+
 @router.get("/chart")
 def chart(request: Request, service: ServiceDep, scale: Literal["linear", "log"] = "linear") -> HTMLResponse:
     """The loss chart on a linear or log axis (and the stream that keeps it live)."""

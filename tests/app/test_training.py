@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 
 from app.deps import get_run
 from app.main import create_app
-from app.run import CHECKPOINT_FILE, Run
+from app.run import Run
 from app.settings import Settings, get_settings
+from app.storage import CHECKPOINT_FILE
 
 from .conftest import TINY, make_settings
 
