@@ -15,7 +15,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Route
 
 from . import control, views
 from .run import RunError
@@ -44,6 +43,7 @@ _TEMPLATES: dict[str, str] = {
     "dict_type": "must be a JSON object",
     "model_type": "must be a JSON object",
 }
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 #: FastAPI's 400 for a body it cannot decode, and what we say instead.
 UNREADABLE_BODY = "There was an error parsing the body"
 UNREADABLE_SAID = "the body cannot be read: send UTF-8 text (JSON, or a multipart form for uploads)"
@@ -144,7 +144,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 401 and not _is_api(request):
         return _refused_on_page(request, detail, headers)
     if exc.status_code == 405:
-        headers["Allow"] = ", ".join(allowed_methods(request))
+        headers["Allow"] = ", ".join(allowed_methods(request, headers.get("Allow", "")))
     if exc.status_code == 400 and detail == UNREADABLE_BODY:
         detail = UNREADABLE_SAID
     return JSONResponse(error_body(detail), exc.status_code, headers=headers or None)
@@ -159,12 +159,15 @@ def _refused_on_page(request: Request, detail: str, headers: dict[str, str]) -> 
     return response
 
 
-def allowed_methods(request: Request) -> list[str]:
-    """The methods the routes at this request's path answer (for a 405's Allow header)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
-            methods |= route.methods
+def allowed_methods(request: Request, allow: str) -> list[str]:
+    """Every method this path answers, for a 405's Allow header.
+
+    The router names the methods of the first route at the path (`allow`); when
+    several routes share it (GET and POST /api/checkpoint), the schema knows them all.
+    """
+    methods = {m.strip().upper() for m in allow.split(",") if m.strip()}
+    documented = request.app.openapi().get("paths", {}).get(request.url.path, {})
+    methods |= {m.upper() for m in documented if m in HTTP_METHODS}
     return sorted(methods)
 
 

@@ -44,7 +44,7 @@ class Event:
     @cached_property
     def json(self) -> str:
         """The payload as JSON (NaN and infinities as null), encoded once for all subscribers."""
-        return json.dumps(_finite(self.data), separators=(",", ":"), allow_nan=False)
+        return json.dumps(finite(self.data), separators=(",", ":"), allow_nan=False)
 
     @cached_property
     def wire(self) -> bytes:
@@ -58,14 +58,14 @@ class Event:
 PING = Event(0, "ping")
 
 
-def _finite(value: Any) -> Any:
+def finite(value: Any) -> Any:
     """`value` with every non-finite float replaced by None (JSON has no NaN)."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: finite(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
+        return [finite(v) for v in value]
     return value
 
 

@@ -11,6 +11,7 @@ name and equation (links go to the equation list in templates/partials/inspect.h
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -32,14 +33,32 @@ VECTOR_URL = "/fragments/inspect/gamma"
 GRAD_CHECK_TOLERANCE = 1e-6  # the issue's bar for every parameter
 
 
-def fmt(value: float) -> str:
-    """A value as the page prints it: 4 significant digits."""
-    return f"{value:.4g}"
+NOT_FINITE = {math.inf: "∞", -math.inf: "−∞"}
+
+
+def fmt(value: float, spec: str = ".4g") -> str:
+    """A value as the page prints it: 4 significant digits; ∞ or "not a number" when not finite."""
+    if math.isfinite(value):
+        return format(value, spec)
+    return NOT_FINITE.get(value, "not a number")
+
+
+def nonfinite_note(r: InspectReport) -> str | None:
+    """What the panel says when J(t) is not finite: which steps, why, and what to change."""
+    bad = [s.t for s in r.steps if not math.isfinite(s.J)]
+    if not bad and math.isfinite(r.loss):
+        return None
+    where = ", ".join(str(t) for t in bad[:8]) + (", ..." if len(bad) > 8 else "")
+    return (
+        f"J(t) is infinite at t = {where}: the model gives the true next character probability 0 "
+        "there (ŷ(t)[y(t)] underflows), so its weights are saturated, the mark of a learning "
+        "rate far too high. Lower the learning rate and press Reset."
+    )
 
 
 def exact(value: float) -> str:
     """A value as a hover title gives it: 7 significant digits."""
-    return f"{value:.6e}"
+    return f"{value:.6e}" if math.isfinite(value) else fmt(value)
 
 
 def eq(number: str) -> Markup:
@@ -164,6 +183,7 @@ class InspectView:
     T: int
     loss: Cell
     loss_per_char: Cell
+    warning: str | None  # said when J is not finite
     steps: tuple[StepView, ...]
     gamma_map: Markup
     accumulated_map: Markup
@@ -204,6 +224,7 @@ def inspect_view(
         T=r.T,
         loss=cell(r.loss),
         loss_per_char=cell(r.loss / r.T),
+        warning=nonfinite_note(r),
         steps=step_views(r),
         gamma_map=Markup(gamma_heatmap_svg(r, VECTOR_URL)),
         accumulated_map=Markup(accumulated_svg(r, VECTOR_URL)),
@@ -222,14 +243,14 @@ def inspect_view(
 
 def step_views(r: InspectReport) -> tuple[StepView, ...]:
     """The unrolled strip: x(t), y(t), J(t) and the top guesses per step."""
-    J_max = max(s.J for s in r.steps) or 1.0
+    J_max = max((s.J for s in r.steps if math.isfinite(s.J)), default=0.0) or 1.0
     return tuple(
         StepView(
             t=s.t,
             x=s.x,
             y=s.y,
-            J=Cell(f"{s.J:.3g}", exact(s.J)),
-            J_width=f"{100 * s.J / J_max:.1f}",
+            J=Cell(fmt(s.J, ".3g"), exact(s.J)),
+            J_width=f"{100 * min(s.J / J_max, 1.0):.1f}",
             p_target=Cell(f"{s.p_target:.3g}", exact(s.p_target)),
             guesses=tuple(
                 Guess(

@@ -41,7 +41,8 @@ from typing import Protocol
 from rnn_core import RNN, Vocab
 from rnn_core.inspect_report import InspectReport, build_report
 
-from .inspect_view import inspect_view, render, vector_view, walk_view
+from .events import finite
+from .inspect_view import inspect_view, nonfinite_note, render, vector_view, walk_view
 from .schemas import MAX_NAME_CHARS
 
 log = logging.getLogger("bptt_lab.inspect")
@@ -172,7 +173,8 @@ def answer(job: Job) -> Answer:
     done = report_for(job)
     r = done.report
     if job.kind == "json":
-        return Answer(200, json.dumps({**r.to_dict(), "step": done.step}))
+        body = {**r.to_dict(), "step": done.step, "warning": nonfinite_note(r)}
+        return Answer(200, json.dumps(finite(body), allow_nan=False))  # JSON has no NaN: null
     if job.kind == "walk":
         return Answer(200, render("walk", walk=walk_view(r, job.walk)))
     if job.kind == "vector":

@@ -86,6 +86,7 @@ class InspectOut(BaseModel):
     vocab_size: int
     T: int = Field(description="steps: the name's length plus one")
     loss: float | None = Field(description="J, Eq. 3.3, nats (null if not finite)")
+    warning: str | None = Field(None, description="what is wrong when J is not finite, else null")
     steps: list[StepOut]
     step_loss: list[float | None] = Field(description="J(t), Eq. 3.2 (null if not finite)")
     gamma: list[list[list[float]]] = Field(description="gamma[t-1][k-1] = gamma_t(k), (T, T, D_h)")
