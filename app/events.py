@@ -91,6 +91,18 @@ class EventHub:
         """How many streams are connected now."""
         return len(self._queues)
 
+    def stats(self) -> dict[str, int]:
+        """What the fan-out holds now: subscribers, the longest queue and its bound, events kept."""
+        longest = max((queue.qsize() for queue in list(self._queues)), default=0)
+        return {
+            "subscribers": len(self._queues),
+            "longest_queue": longest,
+            "queue_size": self.queue_size,
+            "replay_held": len(self._recent),
+            "replay_size": self._recent.maxlen or 0,
+            "dropped": self.dropped,
+        }
+
     @property
     def last_id(self) -> int:
         """The id of the newest event delivered so far (0 before any)."""

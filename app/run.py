@@ -16,16 +16,11 @@ one run's weights with another's data set.
 Readers that need the weights (generate, inspect) take a `snapshot`: a copy
 made under the lock, cached until the weights move again.
 
-"Last good" (what a divergence rolls back to) is the run as it was at its last
-evaluation whose validation loss was finite and sane (at most GOOD_LOSS_RATIO
-times ln V). Not the weights of the step before the blow-up: a batch's loss is
-measured before its update, so those weights may already be saturated (every
-sampled character the same, J = inf).
+A divergence rolls the run back to its last good state (app/rollback.py).
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 import time
@@ -43,14 +38,13 @@ from rnn_core.trainer import DivergedError, Trainer
 from .datasets import UPLOADED, Dataset
 from .events import EventHub
 from .gate import Gate
+from .rollback import LastGood, diverged_message, trainer_bytes
 from .storage import RunFolder, storage_problem
 
 log = logging.getLogger("bptt_lab.run")
 
 STATES = ("idle", "running", "paused", "diverged", "finished")
 SAMPLE_PERIOD = 0.5  # seconds between sampled names, at least
-GOOD_LOSS_RATIO = 1.5  # a validation loss above this many times ln V is not "good"
-GOOD_PERIOD = 1.0  # seconds between two captures of the last good state, at least
 TrainerFactory = Callable[[TrainConfig, Dataset], Trainer]
 
 
@@ -60,15 +54,6 @@ class RunError(Exception):
     def __init__(self, message: str, status_code: int = 409, field: str | None = None) -> None:
         super().__init__(message)
         self.message, self.status_code, self.field = message, status_code, field
-
-
-@dataclass(frozen=True)
-class GoodState:
-    """The run at its last sane evaluation, as checkpoint bytes: what a divergence rolls back to."""
-
-    data: bytes
-    step: int
-    val_loss: float
 
 
 @dataclass(frozen=True)
@@ -132,8 +117,7 @@ class Run:
         self._last_progress = 0.0
         self._last_sample = 0.0
         self._snapshot: Snapshot | None = None
-        self._good: GoodState | None = None
-        self._good_at = -math.inf
+        self.last_good = LastGood()
         self._attach(trainer)
 
     # ------------------------------------------------------------------ reading
@@ -208,9 +192,11 @@ class Run:
             if tr.step % tr.config.sample_every == 0 and self._sample_due():
                 tr.sample_names()
         except DivergedError as exc:
-            config = tr.config
-            back = self._roll_back(config)
-            self._set_state("diverged", _diverged_message(exc, config, back))
+            config, back = tr.config, self.last_good.state
+            restored = self.last_good.restore(self.dataset.names, config)
+            if restored is not None:
+                self._attach(restored, keep_good=True)
+            self._set_state("diverged", diverged_message(exc, config, back if restored is not None else None))
             return False
         except Exception as exc:  # a bug must not kill the training thread
             log.exception("training step failed")
@@ -281,7 +267,7 @@ class Run:
         with self.locked():
             trainer = make(self.dataset)
             self._attach(trainer)
-            self._remember_if_good(trainer, self.val_loss)
+            self.last_good.remember(trainer, self.val_loss, self.uniform_loss)
             state = "finished" if trainer.finished else "paused"
             self._set_state(state, f"loaded a checkpoint at step {trainer.step:,}")
         self.save()
@@ -309,7 +295,7 @@ class Run:
     def checkpoint_file(self) -> tuple[bytes, int]:
         """The checkpoint's bytes and the step they hold, taken together under the lock."""
         with self.locked():
-            return _trainer_bytes(self.trainer), self.trainer.step
+            return trainer_bytes(self.trainer), self.trainer.step
 
     def save_if_due(self, seconds: float) -> None:
         """Save when the weights moved and `seconds` passed since the last save."""
@@ -323,7 +309,7 @@ class Run:
         """
         try:
             with self.locked():  # the weights, their version and their data set, together
-                version, data, info = self.version, _trainer_bytes(self.trainer), self._run_info()
+                version, data, info = self.version, trainer_bytes(self.trainer), self._run_info()
             self.store.write(data, info)
         except (OSError, ValueError) as exc:
             self._warn_storage(storage_problem(self.folder, exc))
@@ -355,7 +341,7 @@ class Run:
         """Make `trainer` this run's, listening to its callbacks (a new run forgets its good state)."""
         self.trainer = trainer
         if not keep_good:
-            self._good, self._good_at = None, -math.inf
+            self.last_good.forget()
         self.train_loss: float | None = _last(trainer.history, "train_loss")
         self.val_loss: float | None = _last(trainer.history, "val_loss")
         self.message = None
@@ -393,36 +379,8 @@ class Run:
     def _on_evaluation(self, trainer: Trainer, info: dict[str, Any]) -> None:
         self.val_loss = info["val_loss"]
         self.version += 1  # the history changed (the chart is cached by version)
-        self._remember_if_good(trainer, self.val_loss)
+        self.last_good.remember(trainer, self.val_loss, self.uniform_loss)
         self._maybe_publish_progress()
-
-    # ---------------------------------------------------------------- rollback
-    def _remember_if_good(self, trainer: Trainer, val_loss: float | None) -> None:
-        """Keep the run as it is now when its validation loss is sane (at most once a GOOD_PERIOD)."""
-        now = time.monotonic()
-        sane = val_loss is not None and math.isfinite(val_loss)
-        if not sane or val_loss > GOOD_LOSS_RATIO * self.uniform_loss or now - self._good_at < GOOD_PERIOD:
-            return
-        try:
-            self._good = GoodState(_trainer_bytes(trainer), trainer.step, val_loss)
-        except ValueError:  # weights that cannot be saved are no good state
-            return
-        self._good_at = now
-
-    def _roll_back(self, config: TrainConfig) -> GoodState | None:
-        """Go back to the last good state, keeping `config` (the learning rate the user must change)."""
-        good = self._good
-        if good is None:
-            return None
-        try:
-            trainer = Trainer.resume(good.data, self.dataset.names)
-        except ValueError:
-            log.exception("cannot roll back to step %d", good.step)
-            return None
-        trainer.config = config
-        trainer.optimizer.set_learning_rate(config.learning_rate)
-        self._attach(trainer, keep_good=True)
-        return good
 
     def _maybe_publish_progress(self) -> None:
         """Publish progress unless one went out less than a period ago (at most ~10 a second)."""
@@ -455,27 +413,3 @@ def _finite(value: float | None) -> float | None:
 def _finished_message(max_steps: int) -> str:
     """Why the run stopped by itself, and how to go on."""
     return f"Finished: the run took its {max_steps:,} steps. Raise max steps to train on."
-
-
-def _trainer_bytes(trainer: Trainer) -> bytes:
-    """The trainer's whole run as checkpoint bytes."""
-    buffer = io.BytesIO()
-    trainer.save(buffer)
-    return buffer.getvalue()
-
-
-def _diverged_message(exc: DivergedError, config: TrainConfig, back: GoodState | None) -> str:
-    """What happened and what to change, for the page and /api/status."""
-    what = str(exc).split(";")[0]  # the trainer's own advice follows a ";": ours is below
-    if back is not None:
-        where = (
-            f"The run is rolled back to step {back.step:,}, its last evaluation with a sane "
-            f"validation loss ({back.val_loss:.3f} nats/char)."
-        )
-    else:
-        where = "There is no sane evaluation to roll back to; press Reset to start afresh."
-    return (
-        f"Training diverged at {what}. {where} "
-        f"Lower the learning rate (now {config.learning_rate:g}; Adam likes about 0.01, "
-        "SGD about 0.1) or turn on clipping, then press Resume."
-    )

@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
 from app.main import create_app
 from app.settings import Settings
@@ -29,6 +29,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+#: Screenshots of the browser tests land here, beside the other test results.
+RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 
 #: A run small enough to take hundreds of steps a second on one core.
 TINY = {
@@ -123,3 +126,20 @@ def browser() -> Iterator[Browser]:
         launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    """One laptop-sized tab on the module's live server; no uncaught script error may happen in it."""
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(live_server.url + "/")
+    yield page
+    page.close()
+    assert errors == [], errors
+
+
+def by(page: Page, testid: str) -> Locator:
+    """The element with this data-testid (DESIGN's stable hooks)."""
+    return page.get_by_test_id(testid)

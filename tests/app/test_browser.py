@@ -8,36 +8,19 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from .conftest import CHROMIUM, LiveServer
-
-RESULTS = Path(__file__).resolve().parents[2] / "test-results"
+from .conftest import CHROMIUM, RESULTS, LiveServer, by
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian's chromium"),
 ]
-
-
-@pytest.fixture(scope="module")
-def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
-    page = browser.new_page(viewport={"width": 1366, "height": 768})
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(live_server.url + "/")
-    yield page
-    page.close()
-
-
-def by(page: Page, testid: str):  # type: ignore[no-untyped-def]
-    return page.get_by_test_id(testid)
 
 
 def step_of(page: Page) -> int:
@@ -159,9 +142,7 @@ def test_the_url_restores_the_view_and_a_screenshot_is_kept(page: Page) -> None:
 
 
 def test_clicking_a_name_inspects_it(page: Page) -> None:
-    field = page.locator('[data-testid="inspect-input"]')
-    if field.count() == 0:
-        pytest.skip("the Inspect panel is not on the page yet")
+    field = by(page, "inspect-input")
     first = by(page, "generated-names").locator("button.name[data-name]").nth(1)
     name = first.get_attribute("data-name")
     first.click()

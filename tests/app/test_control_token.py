@@ -84,7 +84,11 @@ def test_without_the_token_a_change_is_refused_with_a_message(
             slot = "token-note" if path == "/fragments/token" else "err-controls"
             assert f'hx-target="#{slot}"' in refused.text and "control token" in refused.text
     after = client.get("/api/status").json()
-    assert (after["state"], after["step"], after["config"]) == (before["state"], before["step"], before["config"])
+    assert (after["state"], after["step"], after["config"]) == (
+        before["state"],
+        before["step"],
+        before["config"],
+    )
     allowed = client.request(method, path, headers=RIGHT, **body)
     assert allowed.status_code != 401, allowed.text
     lower = client.request(method, path, headers={"authorization": f"bearer {TOKEN}"}, **body)

@@ -9,15 +9,12 @@ to test-results/.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
-from .conftest import CHROMIUM, LiveServer
+from .conftest import CHROMIUM, RESULTS, by
 
-RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 NAME = "boosaurus"  # T = 10 steps
 IN_ITS_BOX = """row => {
   const box = row.closest('.table-box').getBoundingClientRect(), r = row.getBoundingClientRect();
@@ -28,21 +25,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian's chromium"),
 ]
-
-
-@pytest.fixture(scope="module")
-def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
-    page = browser.new_page(viewport={"width": 1366, "height": 768})
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(live_server.url + "/")
-    yield page
-    assert errors == [], errors
-    page.close()
-
-
-def by(page: Page, testid: str) -> Locator:
-    return page.get_by_test_id(testid)
 
 
 def summary(page: Page) -> Locator:
