@@ -66,13 +66,17 @@ class RunFolder:
         return self.path / CHECKPOINT_FILE
 
     def write(self, checkpoint: bytes, run_info: dict[str, Any]) -> None:
-        """Write run.json (when it changed) and the checkpoint, each atomically; OSError on failure."""
+        """Write the checkpoint, then run.json (when it changed), each atomically; OSError on failure.
+
+        A failed checkpoint leaves run.json as it was; a kill between the two leaves
+        run.json behind, which resuming sees through (app/training.py).
+        """
         info = json.dumps(run_info, separators=(",", ":")).encode()
         with self._lock:
+            atomic_write_bytes(self.checkpoint, checkpoint)
             if info != self._run_info:
                 atomic_write_bytes(self.path / RUN_FILE, info)
                 self._run_info = info
-            atomic_write_bytes(self.checkpoint, checkpoint)
 
     def read_run_info(self) -> dict[str, Any]:
         """run.json as a dict ({} when missing or unreadable)."""

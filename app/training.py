@@ -221,9 +221,8 @@ class TrainingService:
         store.remove_leftovers()
         if not store.checkpoint.is_file():
             return None
-        dataset = self._saved_dataset(store)
         try:
-            trainer = Trainer.resume(store.checkpoint, dataset.names)
+            trainer, dataset = self._resume_on(store.checkpoint.read_bytes(), self._candidates(store))
         except (ValueError, OSError) as exc:
             kept = store.set_aside()
             log.warning("not resuming %s: %s; it is kept as %s", store.checkpoint, exc, kept)
@@ -232,6 +231,40 @@ class TrainingService:
         run = self._new_run(folder, dataset, trainer, "finished" if trainer.finished else "paused")
         log.info("resumed %s at step %d", store.checkpoint, trainer.step)
         return run
+
+    def _candidates(self, store: RunFolder) -> list[Dataset]:
+        """The data sets a saved run may train on: the one run.json names first."""
+        assert self.bundled is not None
+        found: list[Dataset] = []
+        for dataset in (self._saved_dataset(store), self.bundled, self.uploaded):
+            if dataset is not None and all(dataset.names != d.names for d in found):
+                found.append(dataset)
+        return found
+
+    @staticmethod
+    def _resume_on(data: bytes, candidates: list[Dataset]) -> tuple[Trainer, Dataset]:
+        """The checkpoint resumed on the data set it was trained on, else the first that fits.
+
+        The checkpoint's fingerprint of its names says which data set it was trained
+        on (a kill between writing it and run.json may leave run.json behind).
+        ValueError when no candidate fits its vocabulary.
+        """
+        extra = load_checkpoint(data).extra.get("trainer")
+        digest = extra.get("names_digest") if isinstance(extra, dict) else None
+        fitting: list[tuple[Trainer, Dataset]] = []
+        problem: ValueError | None = None
+        for dataset in candidates:
+            try:
+                trainer = Trainer.resume(data, dataset.names)
+            except ValueError as exc:  # CheckpointError, VocabError: not this data set
+                problem = problem or exc
+                continue
+            if trainer.names_digest == digest:
+                return trainer, dataset
+            fitting.append((trainer, dataset))
+        if fitting:
+            return fitting[0]
+        raise problem or ValueError("no data set fits the checkpoint")
 
     def _saved_dataset(self, store: RunFolder) -> Dataset:
         """The data set run.json names: the bundled one, or the uploaded names it holds."""

@@ -24,6 +24,7 @@ import numpy as np
 from .checkpoint_format import (
     FORMAT,
     FORMAT_VERSION,
+    MAX_UNPACKED_BYTES,
     META_KEY,
     OPTIM_PREFIX,
     PARAM_PREFIX,
@@ -170,13 +171,14 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
 
 
 # --------------------------------------------------------------------- reading
-def load_checkpoint(source: Source) -> Checkpoint:
+def load_checkpoint(source: Source, *, max_unpacked_bytes: int = MAX_UNPACKED_BYTES) -> Checkpoint:
     """Read, check and rebuild a checkpoint from a path, bytes or a binary file object.
 
     Raises CheckpointError naming the problem; nothing is built unless every
-    check passes.
+    check passes. An archive claiming to unpack to more than ``max_unpacked_bytes``
+    is refused before any array is read.
     """
-    arrays, meta = read_archive(_read_bytes(source))
+    arrays, meta = read_archive(_read_bytes(source), max_unpacked_bytes)
     plan = validate_archive(arrays, meta)
     return _build(plan)
 

@@ -44,12 +44,28 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be written or read: corrupt, truncated, mismatched or too new."""
 
 
-def read_archive(data: bytes) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+#: The most a checkpoint may unpack to. A compressed archive of zeros can claim far
+#: more than it weighs; its sizes are read from the zip directory before anything is.
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+
+
+def read_archive(
+    data: bytes, max_unpacked_bytes: int = MAX_UNPACKED_BYTES
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Every array of the npz (read eagerly, no pickles) and the parsed metadata."""
     if not data:
         raise CheckpointError("checkpoint is empty")
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise CheckpointError("not a checkpoint: not an npz (zip) archive, or truncated")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise CheckpointError(f"corrupt checkpoint: {exc}") from None
+    if unpacked > max_unpacked_bytes:
+        raise CheckpointError(
+            f"checkpoint unpacks to {unpacked:,} bytes, more than the {max_unpacked_bytes:,} allowed"
+        )
     arrays: dict[str, np.ndarray] = {}
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:

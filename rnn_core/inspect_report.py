@@ -30,7 +30,7 @@ from .activations import activation_names, get_activation
 from .gradcheck import GradCheckEntry
 from .inspect_text import char_label
 from .model import PARAM_NAMES, RNN
-from .trace import GammaTrace, trace_gammas
+from .trace import GammaTrace, decay_ratios, trace_gammas
 from .vocab import Vocab
 
 TOP_GUESSES = 3  # next-character guesses shown per step
@@ -298,17 +298,6 @@ def accumulation_table(tr: GammaTrace, W_h: np.ndarray) -> tuple[tuple[TableRow,
         for k in range(T, 0, -1)
     )
     return rows, dW_h_norms, float(running[0])
-
-
-def decay_ratios(gamma_norms: np.ndarray) -> np.ndarray:
-    """(T, T) |gamma_t(k)| / |gamma_t(t)| at [t-1, d] with d = t - k; NaN where k < 1."""
-    T = gamma_norms.shape[0]
-    t = np.arange(T)[:, None]
-    d = np.arange(T)[None, :]
-    own = np.diagonal(gamma_norms)[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratios = gamma_norms[t, np.maximum(t - d, 0)] / np.where(own > 0, own, np.nan)
-    return np.where(d <= t, ratios, np.nan)
 
 
 def decay_of(

@@ -32,7 +32,6 @@ class GammaTrace:
     sigma_prime: np.ndarray  # (T, D_h): sigma'(z(k)), Eq. 5.1.1
     gamma: np.ndarray  # (T, T, D_h): gamma[t-1, k-1] = gamma_t(k); zero where k > t
     accumulated: np.ndarray  # (T, D_h): accumulated[k-1] = sum_t gamma_t(k) = dJ/dh(k)
-    dW_h: np.ndarray  # (T, D_h, D_h): dW_h[k-1] = dJ/dW_h(k), Eq. 5.2 summed over t
     grads: dict[str, np.ndarray]  # dJ/d(each parameter) for this name, from the same pass
 
     @property
@@ -46,6 +45,15 @@ class GammaTrace:
         return float(self.step_loss.sum())
 
     @property
+    def dW_h(self) -> np.ndarray:
+        """(T, D_h, D_h): dW_h[k-1] = dJ/dW_h(k) = (gamma(k) o sigma'(z(k))) h(k-1)^T, Eq. 5.2.
+
+        Built on demand: it is T times the size of W_h, and most views need only its norms.
+        """
+        delta = self.accumulated * self.sigma_prime  # gamma(k) o sigma'(z(k))
+        return delta[:, :, None] * self.h[:-1, None, :]
+
+    @property
     def gamma_norms(self) -> np.ndarray:
         """(T, T): |gamma_t(k)|, row t - 1, column k - 1."""
         return np.linalg.norm(self.gamma, axis=2)
@@ -57,13 +65,18 @@ class GammaTrace:
 
     def decay(self) -> np.ndarray:
         """(T, T): |gamma_t(k)| / |gamma_t(t)| indexed [t - 1, t - k]; NaN where k < 1."""
-        norms = self.gamma_norms
-        out = np.full((self.T, self.T), np.nan)
-        diag = np.diagonal(norms).copy()
-        diag[diag == 0] = np.nan
-        for t in range(self.T):
-            out[t, : t + 1] = norms[t, t::-1] / diag[t]
-        return out
+        return decay_ratios(self.gamma_norms)
+
+
+def decay_ratios(gamma_norms: np.ndarray) -> np.ndarray:
+    """(T, T) |gamma_t(k)| / |gamma_t(t)| at [t-1, d] with d = t - k; NaN where k < 1 or gamma_t(t) = 0."""
+    T = gamma_norms.shape[0]
+    t = np.arange(T)[:, None]
+    d = np.arange(T)[None, :]
+    own = np.diagonal(gamma_norms)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratios = gamma_norms[t, np.maximum(t - d, 0)] / np.where(own > 0, own, np.nan)
+    return np.where(d <= t, ratios, np.nan)
 
 
 def trace_gammas(model: RNN, ids: Sequence[int]) -> GammaTrace:
@@ -99,11 +112,10 @@ def trace_gammas(model: RNN, ids: Sequence[int]) -> GammaTrace:
         gamma[k - 1 :, k - 2] = (gamma[k - 1 :, k - 1] * sigma_prime[k - 1]) @ W_h
     accumulated = gamma.sum(axis=0)  # the second trick: dJ/dh(k) = sum_t gamma_t(k)
     delta = accumulated * sigma_prime  # gamma(k) o sigma'(z(k)) = dJ/dz(k)
-    dW_h = delta[:, :, None] * h[:-1, None, :]  # Eq. 5.2: (gamma(k) o sigma'(z(k))) h(k-1)^T
     dW_x = np.zeros_like(W_x)
     np.add.at(dW_x.T, inputs[1:], delta[1:])  # x(1) = 0 contributes nothing
     grads = {
-        "W_h": dW_h.sum(axis=0),
+        "W_h": delta.T @ h[:-1],  # Eq. 5.2 summed over k: sum_k (gamma(k) o sigma'(z(k))) h(k-1)^T
         "W_x": dW_x,
         "b1": delta.sum(axis=0),
         "U": dtheta.T @ h[1:],
@@ -120,6 +132,5 @@ def trace_gammas(model: RNN, ids: Sequence[int]) -> GammaTrace:
         sigma_prime=sigma_prime,
         gamma=gamma,
         accumulated=accumulated,
-        dW_h=dW_h,
         grads=grads,
     )

@@ -161,3 +161,35 @@ def test_an_unreadable_checkpoint_is_set_aside_not_overwritten(tmp_path: Path) -
     kept = list(folder.glob("checkpoint-unreadable-*.npz"))
     assert len(kept) == 1 and kept[0].read_bytes() == torn  # ... and the old file is still there
     assert load_checkpoint(folder / CHECKPOINT_FILE).step == 2
+
+
+def test_a_restart_finds_the_data_set_its_checkpoint_was_trained_on(tmp_path: Path) -> None:
+    """A kill between writing the checkpoint and run.json leaves run.json naming the old data set."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.storage import RUN_FILE
+
+    from .conftest import make_settings
+
+    settings, folder = make_settings(tmp_path / "runs"), tmp_path / "runs" / "default"
+    with TestClient(create_app(settings)) as client:
+        client.post("/api/train/reset")  # a bundled run, saved with its run.json
+        bundled_info = (folder / RUN_FILE).read_bytes()
+        client.post("/api/dataset", files={"file": ("few.txt", b"abba\nbaab\ncab\n", "text/plain")})
+        client.post("/api/train/start", json={**TINY, "dataset": "uploaded"})
+        client.post("/api/train/pause")  # saves the uploaded run and its run.json
+        uploaded_step = client.get("/api/status").json()["step"]
+        uploaded_info = (folder / RUN_FILE).read_bytes()
+
+    (folder / RUN_FILE).write_bytes(bundled_info)  # run.json one save behind
+    with TestClient(create_app(settings)) as client:
+        status = client.get("/api/status").json()
+        assert status["step"] == uploaded_step and status["dataset"]["source"] == "uploaded"
+        assert status["dataset"]["vocab_size"] == 4
+        client.post("/api/train/start", json=TINY)  # back to the bundled names (V = 27) ...
+        client.post("/api/train/pause")
+
+    (folder / RUN_FILE).write_bytes(uploaded_info)  # ... whose 27 letters fit the 3-letter names too
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/api/status").json()["dataset"]["source"] == "bundled"  # the fingerprint says

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -18,13 +17,13 @@ from fastapi.testclient import TestClient
 
 import app.rollback
 from app.inspection import InspectionService
-from rnn_core import RNN, Vocab
 from rnn_core.checkpoint import load_checkpoint
 from rnn_core.config import TrainConfig
 from rnn_core.data import bundled_names_path, load_names
 from rnn_core.trainer import DivergedError, Trainer
 
 from .conftest import TINY
+from .test_inspect import Snap
 
 BLOW_UP = {**TINY, "optimizer": "sgd", "learning_rate": 10, "clip_value": None, "momentum": 0.0}
 
@@ -108,14 +107,6 @@ def test_rollback_restores_the_run_of_the_last_sane_evaluation(
 
 
 # ----------------------------------------------- saturated weights in inspect
-@dataclass
-class Snap:
-    model: RNN
-    vocab: Vocab
-    step: int
-    version: int
-
-
 class Saturated:
     """Weights after one SGD step at lr 10: finite, but J = inf for most names."""
 

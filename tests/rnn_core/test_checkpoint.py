@@ -326,3 +326,14 @@ def test_failed_resume_leaves_the_running_trainer_alone(good):
     for name, arr in before.items():
         assert_array_equal(trainer.model.params[name], arr)
     assert trainer.step == 3
+
+
+def test_an_archive_that_unpacks_too_large_is_refused_before_reading(good):
+    with pytest.raises(CheckpointError, match="unpacks to"):
+        load_checkpoint(good, max_unpacked_bytes=1_000)
+    # A zip bomb: a few kilobytes of compressed zeros claiming megabytes.
+    bomb = io.BytesIO()
+    np.savez_compressed(bomb, W_h=np.zeros((1_000, 1_000)))
+    assert len(bomb.getvalue()) < 100_000
+    with pytest.raises(CheckpointError, match="8,000,"):
+        load_checkpoint(bomb.getvalue(), max_unpacked_bytes=1_000_000)

@@ -12,13 +12,13 @@ from hypothesis import strategies as st
 from rnn_core import PARAM_NAMES, RNN, Vocab, trace_gammas
 from rnn_core.inspect_report import (
     build_report,
-    decay_ratios,
     gamma_norms_under,
     perturbed_losses,
     spectral_norm,
     with_activation,
 )
 from rnn_core.inspect_text import render_inspect, render_report
+from rnn_core.trace import decay_ratios
 
 from .conftest import random_model
 from .training_names import NAMES
@@ -121,8 +121,10 @@ def test_gamma_norms_under_matches_a_full_trace() -> None:
     tr = trace_gammas(with_activation(model, "relu"), ids)
     np.testing.assert_allclose(norms, tr.gamma_norms, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(sigma_prime, tr.sigma_prime)
-    with np.errstate(all="ignore"):
-        np.testing.assert_allclose(decay_ratios(tr.gamma_norms), tr.decay(), equal_nan=True)
+    # decay_ratios by hand on a 3-step triangle: row t holds |gamma_t(t-d)| / |gamma_t(t)|.
+    norms = np.array([[2.0, 0, 0], [1.0, 4.0, 0], [0.5, 3.0, 6.0]])
+    expected = np.array([[1.0, np.nan, np.nan], [1.0, 0.25, np.nan], [1.0, 0.5, 0.5 / 6]])
+    np.testing.assert_allclose(decay_ratios(norms), expected, equal_nan=True)
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
