@@ -18,7 +18,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from rnn_core.checkpoint import load_checkpoint
+from pydantic import ValidationError
+
+from rnn_core.checkpoint import Checkpoint, load_checkpoint
 from rnn_core.config import TrainConfig
 from rnn_core.data import NamesError, load_names
 from rnn_core.sampling import SampledName, greedy, sample_with_log_probs
@@ -35,6 +37,7 @@ from .datasets import (
 )
 from .events import EventHub
 from .run import Run, RunError
+from .schemas import TrainRequest
 from .settings import Settings
 from .storage import RunFolder
 
@@ -137,7 +140,10 @@ class TrainingService:
         """Continue the run from checkpoint bytes; a bad file changes nothing (422)."""
         run = self.run(run_id)
         try:
-            ckpt = load_checkpoint(data)  # read and checked before the run's lock is taken
+            # Read and checked before the run's lock is taken; a compressed archive may not
+            # unpack to more than an upload may weigh.
+            ckpt = load_checkpoint(data, max_unpacked_bytes=self.settings.max_checkpoint_bytes)
+            check_within_bounds(ckpt)
             run.load(lambda dataset: Trainer.from_checkpoint(ckpt, dataset.names))
         except ValueError as exc:  # CheckpointError, VocabError, NamesError are ValueErrors
             raise RunError(f"checkpoint refused: {exc}", status_code=422, field="file") from None
@@ -288,3 +294,15 @@ def _new_trainer(config: TrainConfig, dataset: Dataset) -> Trainer:
         return Trainer(config, dataset.names)
     except (ValueError, NamesError) as exc:
         raise RunError(str(exc), status_code=422) from None
+
+
+def check_within_bounds(ckpt: Checkpoint) -> None:
+    """Refuse a checkpoint whose run this server would not start itself (say D_h = 3000)."""
+    fields = ckpt.config.to_dict() if ckpt.config is not None else {}
+    fields["hidden_size"] = ckpt.model.hidden_size
+    try:
+        TrainRequest.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ValueError(f"its {where} is outside this server's bounds ({first['msg']})") from None

@@ -10,6 +10,7 @@ the numbers, the chart, and the message beside a field.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -52,18 +53,24 @@ LIVE_BLOCKS = ("controls", "stats", "chart", "samples")
 #: The id of the element each block renders (the target of its swap).
 TARGETS = {"train_form": "train-form", "dataset_select": "train-dataset"}
 
-_chart_cache: dict[tuple[Any, ...], Markup] = {}
+#: While a run trains, its chart is redrawn at most this often, however many pages stream
+#: it (the version changes every step); otherwise it is redrawn whenever the version moves.
+CHART_MAX_AGE = 0.5
+_chart_cache: dict[tuple[int, str], tuple[Markup, int, float]] = {}
 
 
 def chart_svg(run: Run, scale: str) -> Markup:
-    """The loss chart of `run`, drawn once per weights version and scale (streams share it)."""
-    key = (id(run), run.version, scale)
-    svg = _chart_cache.get(key)
-    if svg is None:
-        if len(_chart_cache) > 8:
-            _chart_cache.clear()
-        svg = Markup(charts.loss_chart_svg(run.history(), scale, run.uniform_loss))
-        _chart_cache[key] = svg
+    """The loss chart of `run` at `scale`, shared by every stream and request that wants it."""
+    key, now = (id(run), scale), time.monotonic()
+    cached = _chart_cache.get(key)
+    if cached is not None:
+        svg, version, drawn_at = cached
+        if version == run.version or (run.state == "running" and now - drawn_at < CHART_MAX_AGE):
+            return svg
+    if len(_chart_cache) > 8:
+        _chart_cache.clear()
+    svg = Markup(charts.loss_chart_svg(run.history(), scale, run.uniform_loss))
+    _chart_cache[key] = (svg, run.version, now)
     return svg
 
 

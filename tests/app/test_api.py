@@ -10,8 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from rnn_core.checkpoint import load_checkpoint
+from rnn_core import RNN, Vocab
+from rnn_core.checkpoint import load_checkpoint, save_checkpoint
 from rnn_core.config import TrainConfig
+from rnn_core.data import bundled_names_path, load_names
 
 from .conftest import TINY, make_settings
 
@@ -214,6 +216,17 @@ def test_a_checkpoint_of_other_names_is_refused(client: TestClient, tmp_path: Pa
         foreign = other_client.get("/api/checkpoint").content
     files = {"file": ("other.npz", foreign, "application/octet-stream")}
     assert_refused(client.post("/api/checkpoint", files=files), 422, "file")
+
+
+def test_a_checkpoint_beyond_the_servers_bounds_is_refused(client: TestClient) -> None:
+    """A valid file of a model this server would not train (D_h = 600 > 512) is refused by name."""
+    vocab = Vocab.from_names(load_names(bundled_names_path()))
+    buffer = io.BytesIO()
+    save_checkpoint(buffer, RNN(vocab.size, 600, seed=0, dtype="float32"), vocab)
+    files = {"file": ("big.npz", buffer.getvalue(), "application/octet-stream")}
+    refused = assert_refused(client.post("/api/checkpoint", files=files), 422, "file")
+    assert "hidden_size" in refused["detail"]
+    assert client.get("/api/status").json()["config"]["hidden_size"] == TINY["hidden_size"]
 
 
 # ------------------------------------------------------------------ data sets
