@@ -282,7 +282,7 @@ class Run:
                 tr.config = tr.config.replace(max_steps=max_steps)
             if self.state == "finished" and not tr.finished:
                 self._set_state("paused", f"max_steps raised to {max_steps:,}")
-            elif self.state == "running" and tr.finished:
+            elif self.state in ("running", "paused", "idle") and tr.finished:
                 self._set_state("finished", _finished_message(tr.config.max_steps))
             else:
                 self._publish_state()

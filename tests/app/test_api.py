@@ -99,6 +99,11 @@ def test_max_steps_finishes_the_run_and_raising_it_continues(client: TestClient)
     raised = client.patch("/api/train/config", json={"max_steps": 8}).json()
     assert raised["state"] == "paused"
     assert client.post("/api/train/step").json()["step"] == 6
+    # Lowering the budget below the step of a paused run finishes it: resume cannot overrun.
+    lowered = client.patch("/api/train/config", json={"max_steps": 6}).json()
+    assert lowered["state"] == "finished"
+    assert_refused(client.post("/api/train/resume"), 409)
+    assert client.get("/api/status").json()["step"] == 6
 
 
 @pytest.mark.parametrize(
