@@ -43,16 +43,20 @@ def fmt(value: float, spec: str = ".4g") -> str:
     return NOT_FINITE.get(value, "not a number")
 
 
+#: Above this J(t) the probability e^-J(t) of the true character underflows float64 to 0.
+J_UNDERFLOW = 700.0
+
+
 def nonfinite_note(r: InspectReport) -> str | None:
-    """What the panel says when J(t) is not finite: which steps, why, and what to change."""
-    bad = [s.t for s in r.steps if not math.isfinite(s.J)]
+    """What the panel says when some J(t) is vast or not finite: which steps, why, what to change."""
+    bad = [s.t for s in r.steps if not math.isfinite(s.J) or s.J > J_UNDERFLOW]
     if not bad and math.isfinite(r.loss):
         return None
     where = ", ".join(str(t) for t in bad[:8]) + (", ..." if len(bad) > 8 else "")
     return (
-        f"J(t) is infinite at t = {where}: the model gives the true next character probability 0 "
-        "there (ŷ(t)[y(t)] underflows), so its weights are saturated, the mark of a learning "
-        "rate far too high. Lower the learning rate and press Reset."
+        f"J(t) is enormous at t = {where}: the model gives the true next character a probability "
+        "that is 0 in floating point (ŷ(t)[y(t)] underflows), so its weights are saturated, the "
+        "mark of a learning rate far too high. Lower the learning rate and press Reset."
     )
 
 

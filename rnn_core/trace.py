@@ -98,9 +98,11 @@ def trace_gammas(model: RNN, ids: Sequence[int]) -> GammaTrace:
         m.act.sigma(z[t - 1], out=h[t])  # Eq. 1.2
     theta = h[1:] @ U.T + b2  # Eq. 2.1, (T, V)
     theta -= theta.max(axis=1, keepdims=True)
-    y_hat = np.exp(theta)
-    y_hat /= y_hat.sum(axis=1, keepdims=True)  # Eq. 3.1
-    step_loss = -np.log(y_hat[np.arange(T), targets])  # Eq. 3.2
+    log_total = np.log(np.exp(theta).sum(axis=1))
+    y_hat = np.exp(theta - log_total[:, None])  # Eq. 3.1
+    # Eq. 3.2 in log space: J(t) = log sum_i e^theta_i - theta_y stays exact (as in
+    # RNN.forward) even where y_hat(t)[y(t)] underflows to 0 and -log would say inf.
+    step_loss = log_total - theta[np.arange(T), targets]
     sigma_prime = m.act.sigma_prime(h[1:], out=np.empty((T, D_h)))
 
     gamma = np.zeros((T, T, D_h))
