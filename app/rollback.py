@@ -4,7 +4,7 @@
 was finite and sane (at most GOOD_LOSS_RATIO times ln V, the loss of guessing
 uniformly). Not the weights of the step before the blow-up: a batch's loss is
 measured before its update, so after one SGD step at lr 10 the weights may be
-saturated already (every sampled character the same, J = inf) while that step
+saturated already (every sampled character the same, J in the thousands) while that step
 looked fine; the trainer only notices a step later.
 
 The state is kept whole, as checkpoint bytes (weights, optimizer, step, loss

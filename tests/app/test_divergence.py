@@ -3,7 +3,7 @@
 "Last good" is the run at its last evaluation with a sane validation loss, not
 the weights of the step before the blow-up: a batch's loss is measured before
 its update, so after one SGD step at lr 10 the weights are already saturated
-(every sampled character the same, J = inf) though that step looked fine.
+(every sampled character the same, J in the thousands) though that step looked fine.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def test_rollback_restores_the_run_of_the_last_sane_evaluation(
 
 # ----------------------------------------------- saturated weights in inspect
 class Saturated:
-    """Weights after one SGD step at lr 10: finite, but J = inf for most names."""
+    """Weights after one SGD step at lr 10: finite, but y_hat(t)[y(t)] underflows for most names."""
 
     def __init__(self) -> None:
         config = TrainConfig(**{**TINY, "optimizer": "sgd", "learning_rate": 10.0, "clip_value": None})
