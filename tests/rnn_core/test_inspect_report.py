@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnn_core import PARAM_NAMES, RNN, Vocab, trace_gammas
+from rnn_core.gradcheck import perturbed_losses
 from rnn_core.inspect_report import (
     build_report,
     gamma_norms_under,
-    perturbed_losses,
     spectral_norm,
     with_activation,
 )
