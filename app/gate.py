@@ -22,33 +22,40 @@ class Gate:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self._waiting = threading.Event()
-        self._readers = 0
-        self._readers_lock = threading.Lock()
+        self._waiting = 0  # requests waiting for the lock
+        self._readers = 0  # requests computing on a snapshot
+        self._count_lock = threading.Lock()
+
+    @contextmanager
+    def _counted(self, which: str) -> Iterator[None]:
+        with self._count_lock:
+            setattr(self, which, getattr(self, which) + 1)
+        try:
+            yield
+        finally:
+            with self._count_lock:
+                setattr(self, which, getattr(self, which) - 1)
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
-        """Hold the lock, asking the training thread to make way."""
-        self._waiting.set()
-        with self.lock:
-            self._waiting.clear()
+        """Hold the lock, asking the training thread to make way (every waiter counts)."""
+        with self._counted("_waiting"):
+            self.lock.acquire()
+        try:
             yield
+        finally:
+            self.lock.release()
 
     @contextmanager
     def reading(self) -> Iterator[None]:
         """Compute on a snapshot (no lock) while the trainer slows down for us."""
-        with self._readers_lock:
-            self._readers += 1
-        try:
+        with self._counted("_readers"):
             yield
-        finally:
-            with self._readers_lock:
-                self._readers -= 1
 
     @contextmanager
     def training_step(self) -> Iterator[None]:
-        """Hold the lock for one training step, then step aside if someone is waiting."""
+        """Hold the lock for one training step, then step aside if someone waits or reads."""
         with self.lock:
             yield
-        if self._waiting.is_set() or self._readers:
+        if self._waiting or self._readers:
             time.sleep(COURTESY_SECONDS)
