@@ -215,7 +215,7 @@ class InspectionService:
         self._token = secrets.token_hex(3)  # a restarted server never reuses a key
         self._use_pool = processes
         self._pool: ProcessPoolExecutor | None = None
-        self._alive: Connection | None = None  # closing it ends the worker
+        self._alive: dict[ProcessPoolExecutor, Connection] = {}  # closing one ends its worker
         self._lock = threading.Lock()
 
     def key_of(self, snap: Snapshot) -> str:
@@ -282,13 +282,14 @@ class InspectionService:
                 try:
                     # forkserver: a clean process, never a fork of this one and its threads
                     context = multiprocessing.get_context("forkserver")
-                    alive, self._alive = context.Pipe(duplex=False)  # we hold the only writer
+                    alive, writer = context.Pipe(duplex=False)  # we hold the only writer
                     self._pool = ProcessPoolExecutor(
                         max_workers=1,
                         mp_context=context,
                         initializer=watch_server,
                         initargs=(alive,),
                     )
+                    self._alive[self._pool] = writer
                     self._pool.submit(warm_up)  # start it (and its imports) before the first job
                 except (OSError, ValueError) as exc:
                     log.warning("no inspect worker process (%s): inspecting in-process", exc)
@@ -299,7 +300,7 @@ class InspectionService:
         with self._lock:
             if self._pool is pool:
                 self._pool = None
-            alive, self._alive = self._alive, None
+            alive = self._alive.pop(pool, None)  # this pool's pipe, never a newer pool's
         pool.shutdown(wait=False, cancel_futures=True)
         if alive is not None:
             alive.close()  # the worker ends even if it is busy or stuck
