@@ -12,8 +12,6 @@ stops the thread and saves the run.
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,7 +27,7 @@ from . import errors
 from .control import document_control, exposure_warning
 from .events import EventHub
 from .limits import BodyLimitMiddleware
-from .routes import api, events, fragments, pages
+from .routes import api, events, fragments, inspect, pages
 from .settings import Settings, get_settings
 from .training import TrainingService
 
@@ -82,20 +80,11 @@ def create_app(settings: Settings | None = None, config: TrainConfig | None = No
     app.dependency_overrides[get_settings] = lambda: settings
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     errors.install(app)
-    for module in (pages, fragments, api, events):
+    for module in (pages, fragments, api, events, inspect):
         app.include_router(module.router)
-    _include_inspect(app)
     document_control(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
-
-
-def _include_inspect(app: FastAPI) -> None:
-    """The Inspect panel's routes, once app/routes/inspect.py exists (DESIGN part 3)."""
-    if importlib.util.find_spec(f"{__package__}.routes.inspect") is None:
-        return
-    inspect = importlib.import_module(f"{__package__}.routes.inspect")
-    app.include_router(inspect.router)
 
 
 app = create_app()
