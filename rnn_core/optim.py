@@ -10,6 +10,7 @@ continues bit for bit.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -18,7 +19,7 @@ import numpy as np
 Arrays = Mapping[str, np.ndarray]
 
 
-class Optimizer:
+class Optimizer(ABC):
     """The common part: parameters, learning rate, step counter, slots and their (de)serialising."""
 
     name: ClassVar[str] = ""
@@ -51,8 +52,9 @@ class Optimizer:
         for key, param in self.params.items():
             self._update(key, param, grads[key], self._scratch[key])
 
+    @abstractmethod
     def _update(self, key: str, param: np.ndarray, grad: np.ndarray, tmp: np.ndarray) -> None:
-        raise NotImplementedError
+        """Update one parameter in place from its gradient; `tmp` is scratch of its shape."""
 
     def state_dict(self) -> dict[str, Any]:
         """A copy of the full state: name, learning rate, step, hyperparameters and slot arrays."""
