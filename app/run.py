@@ -310,7 +310,7 @@ class Run:
         try:
             with self.locked():  # the weights, their version and their data set, together
                 version, data, info = self.version, trainer_bytes(self.trainer), self._run_info()
-            self.store.write(data, info)
+            self.store.write(data, info, version)  # an older snapshot never overwrites a newer one
         except (OSError, ValueError) as exc:
             self._warn_storage(storage_problem(self.folder, exc))
             return False

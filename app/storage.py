@@ -53,30 +53,37 @@ def storage_problem(folder: Path, exc: BaseException) -> str:
 
 
 class RunFolder:
-    """The files of one run; writes are serialized, so the newest save is the one on disk."""
+    """The files of one run; writes are serialized and ordered by run version (newest wins)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._run_info: bytes | None = None  # run.json as last written
+        self._written_version = -1  # the run version of the checkpoint on disk
 
     @property
     def checkpoint(self) -> Path:
         """Where the run's checkpoint lives."""
         return self.path / CHECKPOINT_FILE
 
-    def write(self, checkpoint: bytes, run_info: dict[str, Any]) -> None:
+    def write(self, checkpoint: bytes, run_info: dict[str, Any], version: int) -> bool:
         """Write the checkpoint, then run.json (when it changed), each atomically; OSError on failure.
 
-        A failed checkpoint leaves run.json as it was; a kill between the two leaves
-        run.json behind, which resuming sees through (app/training.py).
+        `version` is the run's version the bytes were taken at: a snapshot older than
+        the one on disk (taken before a reset, written after it) is dropped, and False
+        returned. A failed checkpoint leaves run.json as it was; a kill between the two
+        leaves run.json behind, which resuming sees through (app/training.py).
         """
         info = json.dumps(run_info, separators=(",", ":")).encode()
         with self._lock:
+            if version < self._written_version:
+                return False
             atomic_write_bytes(self.checkpoint, checkpoint)
+            self._written_version = version
             if info != self._run_info:
                 atomic_write_bytes(self.path / RUN_FILE, info)
                 self._run_info = info
+        return True
 
     def read_run_info(self) -> dict[str, Any]:
         """run.json as a dict ({} when missing or unreadable)."""

@@ -129,3 +129,13 @@ def test_a_full_disk_while_uploading_names_keeps_them_in_memory(
     started = client.post("/api/train/start", json={"dataset": "uploaded", "hidden_size": 8})
     assert started.json()["dataset"]["names"] == 3
     client.post("/api/train/pause")
+
+
+def test_an_older_snapshot_never_overwrites_a_newer_checkpoint(tmp_path: Path) -> None:
+    """A save taken before a reset but written after it is dropped: the disk keeps the newer run."""
+    folder = app.storage.RunFolder(tmp_path)
+    assert folder.write(b"run after reset", {"v": 2}, version=7)
+    assert not folder.write(b"run before reset", {"v": 1}, version=5)
+    assert folder.checkpoint.read_bytes() == b"run after reset"
+    assert folder.write(b"later still", {"v": 2}, version=7)  # the same version may be rewritten
+    assert folder.checkpoint.read_bytes() == b"later still"
