@@ -34,6 +34,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import httpx
 
+# Run as a script, bench/ is on the path but not the repository root where rnn_core lives.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from rnn_core.config import TrainConfig
 from rnn_core.data import bundled_names_path, load_names
 from rnn_core.trainer import Trainer
