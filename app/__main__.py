@@ -16,7 +16,7 @@ from typing import Any
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
-from .settings import get_settings
+from app.settings import get_settings
 
 
 class Server(uvicorn.Server):
@@ -24,7 +24,7 @@ class Server(uvicorn.Server):
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         """Stop as uvicorn does, and first close the event hub on the server's loop."""
-        from .main import app
+        from app.main import app
 
         with contextlib.suppress(RuntimeError):
             asyncio.get_running_loop().call_soon_threadsafe(app.state.hub.close)

@@ -4,7 +4,7 @@ SettingsDep   the server's Settings
 ServiceDep    the TrainingService (all runs)
 RunDep        the default run
 HubDep        the EventHub feeding /api/events
-ControlDep    checks the control token on routes that change the run (app/control.py)
+ControlDep    checks the control token on routes that change the run (app/http/control.py)
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from .control import check_control
-from .events import EventHub
-from .run import Run
-from .settings import Settings, get_settings
-from .training import TrainingService
+from app.http.control import check_control
+from app.settings import Settings, get_settings
+from app.training.events import EventHub
+from app.training.run import Run
+from app.training.service import TrainingService
 
 
 def get_service(request: Request) -> TrainingService:

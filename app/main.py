@@ -3,7 +3,7 @@
     uvicorn app.main:app --workers 1      (or: python -m app)
 
 The lifespan warns when the server listens beyond loopback with no control
-token (app/control.py), binds the event hub to the server's loop, starts the training
+token (app/http/control.py), binds the event hub to the server's loop, starts the training
 service (its one thread; it resumes the saved run, or trains the bundled names
 when BPTT_LAB_AUTOSTART is on) and, on shutdown, ends the event streams,
 stops the thread and saves the run.
@@ -15,24 +15,22 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
+from app.http import errors
+from app.http.control import document_control, exposure_warning
+from app.http.limits import BodyLimitMiddleware
+from app.routes import api, events, fragments, inspect, pages
+from app.settings import Settings, get_settings
+from app.training.events import EventHub
+from app.training.service import TrainingService
+from app.web.templating import STATIC_DIR
 from rnn_core.config import TrainConfig
 
-from . import errors
-from .control import document_control, exposure_warning
-from .events import EventHub
-from .limits import BodyLimitMiddleware
-from .routes import api, events, fragments, inspect, pages
-from .settings import Settings, get_settings
-from .training import TrainingService
-
 log = logging.getLogger("bptt_lab")
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 def limit_blas_threads(threads: int) -> None:

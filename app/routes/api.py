@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ..deps import ControlDep, RunDep, ServiceDep
-from ..schemas import (
+from app.deps import ControlDep, RunDep, ServiceDep
+from app.http.schemas import (
     ConfigPatch,
     DatasetOut,
     ErrorOut,

@@ -21,9 +21,9 @@ from typing import Annotated
 from fastapi import APIRouter, Header
 from fastapi.sse import EventSourceResponse, format_sse_event
 
-from ..deps import HubDep, RunDep
-from ..events import EventHub
-from ..run import Run
+from app.deps import HubDep, RunDep
+from app.training.events import EventHub
+from app.training.run import Run
 
 router = APIRouter(prefix="/api", tags=["events"])
 

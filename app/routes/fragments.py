@@ -1,6 +1,6 @@
 """The page's own endpoints: HTML fragments that htmx swaps in, and the page's event stream.
 
-Each answer is a set of `<hx-partial>` swaps (app/views.py): the blocks that
+Each answer is a set of `<hx-partial>` swaps (app/web/views.py): the blocks that
 changed, and a note beside every field of the form that was sent (its error,
 or nothing). Changes to the configuration come back with HX-Replace-Url, so the
 address bar always holds a link that reproduces the view.
@@ -19,13 +19,13 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams, UploadFile
 
-from .. import urlstate, views
-from ..deps import ControlDep, HubDep, RunDep, ServiceDep
-from ..errors import FormError
-from ..forms import form_model, refusals
-from ..run import Run
-from ..schemas import ConfigPatch, FieldError, GenerateRequest, TrainRequest
-from ..training import TrainingService
+from app.deps import ControlDep, HubDep, RunDep, ServiceDep
+from app.http.errors import FormError
+from app.http.schemas import ConfigPatch, FieldError, GenerateRequest, TrainRequest
+from app.training.run import Run
+from app.training.service import TrainingService
+from app.web import urlstate, views
+from app.web.forms import form_model, refusals
 
 router = APIRouter(prefix="/fragments", tags=["fragments"], include_in_schema=False)
 

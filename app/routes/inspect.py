@@ -8,7 +8,7 @@
 
 Handlers are plain functions, so FastAPI runs them in its thread pool: taking a
 snapshot of the weights never blocks the event loop, and the tracing itself runs
-in the inspection worker process (app/inspection.py). A refused name is a 422
+in the inspection worker process (app/inspect/service.py). A refused name is a 422
 with a sentence: JSON under /api, an HTML fragment for the page.
 """
 
@@ -20,10 +20,10 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from ..deps import RunDep
-from ..inspect_view import render
-from ..inspection import InspectionService, InspectNameError, SnapshotSource, get_inspection
-from ..schemas import ErrorOut, FieldError
+from app.deps import RunDep
+from app.http.schemas import ErrorOut, FieldError
+from app.inspect.service import InspectionService, InspectNameError, SnapshotSource, get_inspection
+from app.inspect.views import render
 
 router = APIRouter(tags=["inspect"])
 InspectionDep = Annotated[InspectionService, Depends(get_inspection)]

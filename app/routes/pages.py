@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from .. import urlstate, views
-from ..deps import ServiceDep
+from app.deps import ServiceDep
+from app.web import templating, urlstate, views
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -18,4 +18,4 @@ def index(request: Request, service: ServiceDep) -> HTMLResponse:
     context = views.page_context(
         service, urlstate.scale_of(query), urlstate.train_values(query), urlstate.gen_values(query)
     )
-    return views.templates.TemplateResponse(request, views.PAGE, context)
+    return templating.templates.TemplateResponse(request, views.PAGE, context)

@@ -22,7 +22,7 @@ import pytest
 from .conftest import LiveServer, make_settings, start_live_server
 
 LIMITS = {"max_body_bytes": 2_000, "max_names_bytes": 4_000, "max_checkpoint_bytes": 20_000}
-MULTIPART_SLACK = 16_384  # app/limits.py allows this much around an uploaded file
+MULTIPART_SLACK = 16_384  # app/http/limits.py allows this much around an uploaded file
 BOUNDARY = "abuse-boundary"
 
 

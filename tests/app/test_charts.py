@@ -1,4 +1,4 @@
-"""The server-drawn loss chart (app/charts.py): its data, hover values and scales."""
+"""The server-drawn loss chart (app/web/charts.py): its data, hover values and scales."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from app import charts
+from app.web import charts
 
 
 def history(n: int, every: int = 10) -> list[dict]:

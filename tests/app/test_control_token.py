@@ -17,8 +17,8 @@ from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, expect
 
-import app.control
-from app.control import check_control, exposure_warning, is_loopback
+import app.http.control
+from app.http.control import check_control, exposure_warning, is_loopback
 from app.main import create_app
 from app.settings import Settings
 
@@ -108,13 +108,13 @@ def test_watching_generating_inspecting_and_downloading_stay_open(client: TestCl
 
 def test_tokens_are_compared_in_constant_time(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     compared: list[tuple[bytes, bytes]] = []
-    real = app.control.hmac.compare_digest
+    real = app.http.control.hmac.compare_digest
 
     def spy(a: bytes, b: bytes) -> bool:
         compared.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(app.control.hmac, "compare_digest", spy)
+    monkeypatch.setattr(app.http.control.hmac, "compare_digest", spy)
     client.post("/api/train/step", headers={"Authorization": "Bearer guess"})
     client.post("/api/train/step", headers=RIGHT)
     assert compared == [(b"guess", TOKEN.encode()), (TOKEN.encode(), TOKEN.encode())]

@@ -25,7 +25,7 @@ import httpx
 import numpy as np
 import pytest
 
-from app.storage import CHECKPOINT_FILE
+from app.training.storage import CHECKPOINT_FILE
 from rnn_core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 
 from .conftest import TINY, free_port
@@ -168,7 +168,7 @@ def test_a_restart_finds_the_data_set_its_checkpoint_was_trained_on(tmp_path: Pa
     from fastapi.testclient import TestClient
 
     from app.main import create_app
-    from app.storage import RUN_FILE
+    from app.training.storage import RUN_FILE
 
     from .conftest import make_settings
 

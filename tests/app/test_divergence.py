@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-import app.rollback
-from app.inspect_view import J_UNDERFLOW
-from app.inspection import InspectionService
+import app.training.rollback
+from app.inspect.service import InspectionService
+from app.inspect.views import J_UNDERFLOW
 from rnn_core.checkpoint import load_checkpoint
 from rnn_core.config import TrainConfig
 from rnn_core.data import bundled_names_path, load_names
@@ -42,7 +42,7 @@ def wait_for_state(client: TestClient, state: str, timeout: float = 30.0) -> dic
 def assert_weights_are_sane(client: TestClient, status: dict) -> None:
     """Finite sane losses, varied names, a finite gamma trace: not saturated weights."""
     assert status["val_loss"] is not None
-    assert status["val_loss"] <= app.rollback.GOOD_LOSS_RATIO * status["uniform_loss"]
+    assert status["val_loss"] <= app.training.rollback.GOOD_LOSS_RATIO * status["uniform_loss"]
     names = client.post("/api/generate", json={"count": 10, "seed": 1}).json()["names"]
     assert len(set("".join(n["name"] for n in names))) > 3, names  # not "ssssss..."
     trace = client.get("/api/inspect", params={"name": "tyrannosaurus"})
@@ -85,7 +85,9 @@ def test_a_huge_learning_rate_diverges_rolls_back_and_says_what_to_change(client
 def test_rollback_restores_the_run_of_the_last_sane_evaluation(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(app.rollback, "GOOD_PERIOD", 0.0)  # keep every sane evaluation: the step is exact
+    monkeypatch.setattr(
+        app.training.rollback, "GOOD_PERIOD", 0.0
+    )  # keep every sane evaluation: the step is exact
     client.post("/api/train/start", json={**TINY, "learning_rate": 0.01})
     deadline = time.monotonic() + 30
     while client.get("/api/status").json()["step"] < 3 * TINY["eval_every"] + 5:

@@ -1,4 +1,4 @@
-"""Events: the hub's queues (app/events.py) and the streams against a live uvicorn on 127.0.0.1."""
+"""Events: the hub's queues (app/training/events.py) and the streams against a live uvicorn on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import httpx
 import pytest
 from httpx_sse import ServerSentEvent, connect_sse
 
-from app.events import PING, EventHub
+from app.training.events import PING, EventHub
 
 from .conftest import LiveServer
 

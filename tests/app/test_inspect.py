@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.deps import get_run
-from app.inspection import InspectionService, answer, get_inspection
+from app.inspect.service import InspectionService, answer, get_inspection
 from app.routes.inspect import InspectOut, router
 from rnn_core import PARAM_NAMES, RNN, Vocab, trace_gammas
 
@@ -394,7 +394,7 @@ def test_the_worker_process_answers_the_same(run: FakeRun) -> None:
 
 WORKER_PID = """
 import os, sys
-from app.inspection import InspectionService
+from app.inspect.service import InspectionService
 service = InspectionService()  # kept: its end of the pipe keeps the worker alive
 pool = service._worker()
 print(pool.submit(os.getpid).result(timeout=60), flush=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from app import urlstate
+from app.web import urlstate
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 

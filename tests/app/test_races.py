@@ -23,8 +23,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.run import STATES
-from app.storage import CHECKPOINT_FILE
+from app.training.run import STATES
+from app.training.storage import CHECKPOINT_FILE
 from rnn_core.checkpoint import load_checkpoint
 
 from .conftest import TINY, LiveServer, make_settings, start_live_server

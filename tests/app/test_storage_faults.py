@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-import app.storage
+import app.training.storage
 import rnn_core.checkpoint
 from app.main import create_app
-from app.storage import CHECKPOINT_FILE
+from app.training.storage import CHECKPOINT_FILE
 from rnn_core.checkpoint import load_checkpoint
 
 from .conftest import make_settings
@@ -41,11 +41,11 @@ def disk_full_mid_write(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
 
 def read_only(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
     """Every write into the folder is refused."""
-    monkeypatch.setattr(app.storage, "atomic_write_bytes", fail_with(errno.EACCES))
+    monkeypatch.setattr(app.training.storage, "atomic_write_bytes", fail_with(errno.EACCES))
 
 
 def read_only_file_system(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
-    monkeypatch.setattr(app.storage, "atomic_write_bytes", fail_with(errno.EROFS))
+    monkeypatch.setattr(app.training.storage, "atomic_write_bytes", fail_with(errno.EROFS))
 
 
 def chmod_read_only(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
@@ -133,7 +133,7 @@ def test_a_full_disk_while_uploading_names_keeps_them_in_memory(
 
 def test_an_older_snapshot_never_overwrites_a_newer_checkpoint(tmp_path: Path) -> None:
     """A save taken before a reset but written after it is dropped: the disk keeps the newer run."""
-    folder = app.storage.RunFolder(tmp_path)
+    folder = app.training.storage.RunFolder(tmp_path)
     assert folder.write(b"run after reset", {"v": 2}, version=7)
     assert not folder.write(b"run before reset", {"v": 1}, version=5)
     assert folder.checkpoint.read_bytes() == b"run after reset"

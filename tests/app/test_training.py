@@ -1,4 +1,4 @@
-"""The training service and its run (app/training.py, app/run.py), and the settings that shape them."""
+"""The training service and its run (app/training/), and the settings that shape them."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 from app.deps import get_run
 from app.main import create_app
-from app.run import Run
 from app.settings import Settings, get_settings
-from app.storage import CHECKPOINT_FILE
+from app.training.run import Run
+from app.training.storage import CHECKPOINT_FILE
 
 from .conftest import TINY, make_settings
 

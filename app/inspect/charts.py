@@ -23,9 +23,8 @@ from html import escape
 
 import numpy as np
 
+from app.web.charts import color_scale, fmt_tick
 from rnn_core.inspect_report import Decay, InspectReport
-
-from .charts import color_scale, fmt_tick
 
 LOG_STOPS = ("#f4f8fb", "#c9dff0", "#7fb3d8", "#3b7fb8", "#17457e", "#0a1f44")  # small -> large
 DIVERGING_STOPS = ("#2b5d9c", "#8fb4d9", "#f5f5f2", "#e0967a", "#a8322d")  # -max -> 0 -> +max

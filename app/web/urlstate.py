@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import QueryParams
 
-from .schemas import FORM, GenerateRequest, TrainRequest
+from app.http.schemas import FORM, GenerateRequest, TrainRequest
 
 TRAIN_KEYS = (
     "hidden_size",

@@ -14,20 +14,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from html import escape
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from jinja2_fragments import render_block
 from markupsafe import Markup
 
+from app.inspect.charts import accumulated_svg, decay_svg, dW_h_bars_svg, gamma_heatmap_svg, vector_svg
+from app.web import templating
 from rnn_core.gradcheck import GradCheckEntry
 from rnn_core.inspect_report import InspectReport, TableRow
 
-from .inspect_charts import accumulated_svg, decay_svg, dW_h_bars_svg, gamma_heatmap_svg, vector_svg
-
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 PANEL = "partials/inspect.html"
 VECTOR_URL = "/fragments/inspect/gamma"
 GRAD_CHECK_TOLERANCE = 1e-6  # the issue's bar for every parameter
@@ -203,12 +199,9 @@ class InspectView:
     vector: VectorView
 
 
-_env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape())
-
-
 def render(block: str, **context: Any) -> str:
     """One block of templates/partials/inspect.html, rendered alone (jinja2-fragments)."""
-    return render_block(_env, PANEL, block, context)
+    return templating.render(PANEL, block, context)
 
 
 # ------------------------------------------------------------------- builders

@@ -24,7 +24,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from .settings import Settings, get_settings
+from app.settings import Settings, get_settings
 
 log = logging.getLogger("bptt_lab.control")
 

@@ -16,9 +16,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import control, views
-from .run import RunError
-from .schemas import ErrorOut, FieldError
+from app.http import control
+from app.http.schemas import ErrorOut, FieldError
+from app.training.run import RunError
+from app.web import views
 
 _TEMPLATES: dict[str, str] = {
     "missing": "is required",

@@ -14,7 +14,7 @@ import json
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .settings import Settings
+from app.settings import Settings
 
 MULTIPART_OVERHEAD = 16_384  # boundaries and part headers around an uploaded file
 

@@ -2,7 +2,7 @@
 
 `form_model(Model, "train")` is a dependency that reads a form, keeps the
 fields the model knows, and validates them; a refusal raises `FormError`,
-which app/errors.py answers with each message in the slot beside its field
+which app/http/errors.py answers with each message in the slot beside its field
 (`err-train-learning_rate`, ...). `refusals("train")` does the same for a
 `RunError` raised while acting on a valid form.
 """
@@ -16,9 +16,9 @@ from typing import TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from .errors import FormError, human_errors
-from .run import RunError
-from .schemas import FORM, FieldError
+from app.http.errors import FormError, human_errors
+from app.http.schemas import FORM, FieldError
+from app.training.run import RunError
 
 M = TypeVar("M", bound=BaseModel)
 

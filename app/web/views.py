@@ -13,32 +13,22 @@ import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2_fragments import render_block
-from jinja2_fragments.fastapi import Jinja2Blocks
 from markupsafe import Markup
 
+from app.http.schemas import FieldError, GenerateRequest, TrainRequest
+from app.training.run import Run
+from app.training.service import GeneratedName, TrainingService
+from app.web import charts, templating
 from rnn_core.activations import activation_names
 from rnn_core.optim import OPTIMIZERS
 
-from . import charts
-from .run import Run
-from .schemas import FieldError, GenerateRequest, TrainRequest
-from .training import GeneratedName, TrainingService
-
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 PAGE = "page.html"
 SWAPS = "partials/swaps.html"
 
-templates = Jinja2Blocks(directory=str(TEMPLATES_DIR))
-templates.env.filters["nats"] = lambda v: "–" if v is None else f"{v:.4f}"
-templates.env.filters["thousands"] = lambda v: f"{v:,.0f}"
-templates.env.filters["exact"] = lambda v: "not measured yet" if v is None else repr(v)
-templates.env.globals["ui"] = templates.env.get_template("partials/ui.html").module
 
 #: Which actions the controls allow in each state (a button is disabled otherwise).
 ALLOWED = {
@@ -152,7 +142,7 @@ def generated_context(
 
 def render(block: str, context: Mapping[str, Any]) -> Markup:
     """One block of page.html, rendered alone."""
-    return Markup(render_block(templates.env, PAGE, block, dict(context)))
+    return templating.render(PAGE, block, context)
 
 
 def swaps_html(
@@ -162,7 +152,7 @@ def swaps_html(
 ) -> str:
     """`<hx-partial>` envelopes: blocks replacing their elements, notes filling field slots."""
     swaps = [(TARGETS.get(name, name), render(name, context)) for name in blocks]
-    return templates.env.get_template(SWAPS).render(swaps=swaps, notes=list(notes))
+    return templating.env.get_template(SWAPS).render(swaps=swaps, notes=list(notes))
 
 
 def slots(

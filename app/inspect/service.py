@@ -38,12 +38,11 @@ from functools import lru_cache
 from multiprocessing.connection import Connection
 from typing import Protocol
 
+from app.http.schemas import MAX_NAME_CHARS
+from app.inspect.views import inspect_view, nonfinite_note, render, vector_view, walk_view
+from app.training.events import finite
 from rnn_core import RNN, Vocab
 from rnn_core.inspect_report import InspectReport, build_report
-
-from .events import finite
-from .inspect_view import inspect_view, nonfinite_note, render, vector_view, walk_view
-from .schemas import MAX_NAME_CHARS
 
 log = logging.getLogger("bptt_lab.inspect")
 
@@ -58,7 +57,7 @@ class InspectNameError(ValueError):
 
 
 class Snapshot(Protocol):
-    """What inspection needs from a snapshot of the run (app.run.Snapshot has it)."""
+    """What inspection needs from a snapshot of the run (app.training.run.Snapshot has it)."""
 
     model: RNN
     vocab: Vocab
@@ -67,7 +66,7 @@ class Snapshot(Protocol):
 
 
 class SnapshotSource(Protocol):
-    """Anything that hands out consistent copies of the weights (app.run.Run)."""
+    """Anything that hands out consistent copies of the weights (app.training.run.Run)."""
 
     def snapshot(self) -> Snapshot: ...
 

@@ -2,7 +2,7 @@
 
     runs/default/checkpoint.npz   the run: weights, optimizer state, step, loss history
     runs/default/run.json         its data set: {"dataset": "bundled"} or the uploaded names
-    runs/default/names.txt        the last names file uploaded (app/datasets.py)
+    runs/default/names.txt        the last names file uploaded (app/training/datasets.py)
 
 Every file is written atomically (rnn_core's `atomic_write_bytes`: a temporary
 file in the same folder, fsync, rename), so a kill leaves the old file or the
@@ -72,7 +72,7 @@ class RunFolder:
         `version` is the run's version the bytes were taken at: a snapshot older than
         the one on disk (taken before a reset, written after it) is dropped, and False
         returned. A failed checkpoint leaves run.json as it was; a kill between the two
-        leaves run.json behind, which resuming sees through (app/training.py).
+        leaves run.json behind, which resuming sees through (app/training/service.py).
         """
         info = json.dumps(run_info, separators=(",", ":")).encode()
         with self._lock:

@@ -9,14 +9,14 @@ States (DESIGN "Public contract of the web app"):
               is rolled back to its last good state
     finished  config.max_steps reached                     start, reset, raise max_steps
 
-Every change takes the run's lock (app/gate.py); the training thread holds it
+Every change takes the run's lock (app/training/gate.py); the training thread holds it
 for one step at a time. A new trainer (reset, an uploaded checkpoint) is built
 under the lock from what the run holds then, so concurrent actions never pair
 one run's weights with another's data set.
 Readers that need the weights (generate, inspect) take a `snapshot`: a copy
 made under the lock, cached until the weights move again.
 
-A divergence rolls the run back to its last good state (app/rollback.py).
+A divergence rolls the run back to its last good state (app/training/rollback.py).
 """
 
 from __future__ import annotations
@@ -31,15 +31,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.training.datasets import UPLOADED, Dataset
+from app.training.events import EventHub
+from app.training.gate import Gate
+from app.training.rollback import LastGood, diverged_message, trainer_bytes
+from app.training.storage import RunFolder, storage_problem
 from rnn_core import RNN, Vocab
 from rnn_core.config import TrainConfig
 from rnn_core.trainer import DivergedError, Trainer
-
-from .datasets import UPLOADED, Dataset
-from .events import EventHub
-from .gate import Gate
-from .rollback import LastGood, diverged_message, trainer_bytes
-from .storage import RunFolder, storage_problem
 
 log = logging.getLogger("bptt_lab.run")
 

@@ -20,13 +20,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from rnn_core.checkpoint import Checkpoint, load_checkpoint
-from rnn_core.config import TrainConfig
-from rnn_core.data import NamesError, load_names
-from rnn_core.sampling import SampledName, greedy, sample_with_log_probs
-from rnn_core.trainer import Trainer
-
-from .datasets import (
+from app.http.schemas import TrainRequest
+from app.settings import Settings
+from app.training.datasets import (
     BUNDLED,
     UPLOADED,
     Dataset,
@@ -35,11 +31,14 @@ from .datasets import (
     parse_upload,
     save_upload,
 )
-from .events import EventHub
-from .run import Run, RunError
-from .schemas import TrainRequest
-from .settings import Settings
-from .storage import RunFolder
+from app.training.events import EventHub
+from app.training.run import Run, RunError
+from app.training.storage import RunFolder
+from rnn_core.checkpoint import Checkpoint, load_checkpoint
+from rnn_core.config import TrainConfig
+from rnn_core.data import NamesError, load_names
+from rnn_core.sampling import SampledName, greedy, sample_with_log_probs
+from rnn_core.trainer import Trainer
 
 log = logging.getLogger("bptt_lab.training")
 

@@ -1,0 +1,1 @@
+"""The Inspect panel: the service that traces a name, its view models and its charts."""

@@ -1,0 +1,1 @@
+"""Runs and their training: the service, one run's state machine, its storage, the event hub."""
