@@ -27,7 +27,7 @@ def get_service(request: Request) -> TrainingService:
 
 def get_run(service: Annotated[TrainingService, Depends(get_service)]) -> Run:
     """The default run (the only one today)."""
-    return service.run()
+    return service.get()
 
 
 def get_hub(request: Request) -> EventHub:

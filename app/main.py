@@ -20,13 +20,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from app.http import errors
+from app.http import errors as http_errors
 from app.http.control import document_control, exposure_warning
 from app.http.limits import BodyLimitMiddleware
 from app.routes import api, events, fragments, inspect, pages
 from app.settings import Settings, get_settings
 from app.training.events import EventHub
 from app.training.service import TrainingService
+from app.web import errors as page_errors
 from app.web.templating import STATIC_DIR
 from rnn_core.config import TrainConfig
 
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None, config: TrainConfig | None = No
         await run_in_threadpool(service.open)
         app.state.service = service
         pinger = asyncio.create_task(hub.keep_alive())
-        log.info("BPTT Lab: runs in %s, state %s", settings.runs_dir, service.run().state)
+        log.info("BPTT Lab: runs in %s, state %s", settings.runs_dir, service.get().state)
         try:
             yield
         finally:
@@ -77,7 +78,8 @@ def create_app(settings: Settings | None = None, config: TrainConfig | None = No
     app.state.settings = settings
     app.dependency_overrides[get_settings] = lambda: settings
     app.add_middleware(BodyLimitMiddleware, settings=settings)
-    errors.install(app)
+    http_errors.install(app)
+    page_errors.install(app)
     for module in (pages, fragments, api, events, inspect):
         app.include_router(module.router)
     document_control(app, settings)

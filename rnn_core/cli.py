@@ -17,7 +17,6 @@ import argparse
 import math
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +24,11 @@ import numpy as np
 
 from .activations import activation_names
 from .checkpoint import CheckpointError, load_checkpoint
-from .config import DTYPE_NAMES, TrainConfig
+from .config import TrainConfig, config_fields
 from .data import NamesError, bundled_names_path, load_names
 from .gradcheck import DEFAULT_EPS, check_gradients
 from .inspect_text import render_inspect
 from .model import RNN
-from .optim import OPTIMIZERS
 from .sampling import sample_with_log_probs
 from .trace import trace_gammas
 from .trainer import DivergedError, Trainer
@@ -39,29 +37,6 @@ from .vocab import Vocab, VocabError
 PROG = "python -m rnn_core"
 EXIT_BAD_INPUT = 2
 
-#: Help for each TrainConfig field, shown by `train --help`.
-CONFIG_HELP: dict[str, str] = {
-    "hidden_size": "D_h, the size of the hidden state h(t)",
-    "activation": "sigma of Eq. 1.2",
-    "optimizer": "the update rule",
-    "learning_rate": "step size of the optimizer",
-    "momentum": "SGD momentum",
-    "batch_size": "names per training step",
-    "clip_value": "clip every gradient entry to [-c, c] ('none' turns it off)",
-    "clip_norm": "clip the global gradient norm ('none' turns it off)",
-    "seed": "seed of the weights, the split and the batch order",
-    "dtype": "float32 for speed, float64 for exact checks",
-    "val_fraction": "share of the names held out for validation",
-    "eval_every": "steps between validation losses (and progress lines)",
-    "sample_every": "steps between sampled names",
-    "max_steps": "stop after this many steps in total",
-    "history_limit": "loss-history points kept in the checkpoint",
-}
-CHOICES: dict[str, Sequence[str]] = {
-    "activation": activation_names(),
-    "optimizer": tuple(OPTIMIZERS),
-    "dtype": DTYPE_NAMES,
-}
 #: Settings a resumed run may change; the others come from the checkpoint.
 RESUMABLE = ("learning_rate", "max_steps")
 
@@ -277,44 +252,53 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_config_args(parser: argparse.ArgumentParser) -> None:
-    """One --flag per TrainConfig field; --steps is max_steps. Unset flags keep the defaults."""
-    defaults = TrainConfig()
-    for f in fields(TrainConfig):
-        flags = [f"--{f.name.replace('_', '-')}"]
-        if f.name == "max_steps":
+    """One --flag per TrainConfig field, its help, choices and default from the field's declaration.
+
+    --steps is max_steps and --lr the learning rate; unset flags keep the defaults.
+    """
+    for spec in config_fields():
+        flags = [f"--{spec.name.replace('_', '-')}"]
+        if spec.name == "max_steps":
             flags.insert(0, "--steps")
-        if f.name == "learning_rate":
+        if spec.name == "learning_rate":
             flags.append("--lr")
-        kind = str(f.type)
-        convert: Callable[[str], Any] = (
-            _optional_float if "None" in kind else {"int": int, "float": float}.get(kind, str)
-        )
-        default = getattr(defaults, f.name)
-        options = CHOICES.get(f.name)
+        convert: Callable[[str], Any] = _optional_float if spec.optional else _PARSERS[spec.kind]
+        choices = spec.bounds.choices
         parser.add_argument(
             *flags,
-            dest=f.name,
+            dest=spec.name,
             type=convert,
             default=None,
-            choices=options,
-            metavar=None if options else {"int": "N", "str": "NAME"}.get(kind, "X"),
-            help=f"{CONFIG_HELP.get(f.name, f.name)} (default {default})",
+            choices=choices,
+            metavar=None if choices else {int: "N", str: "NAME"}.get(spec.kind, "X"),
+            help=f"{spec.help} (default {spec.default})",
         )
 
 
 def _given_config(args: argparse.Namespace) -> dict[str, Any]:
     """The config fields set on the command line ('none' for clipping counts as set)."""
-    given = {}
-    for f in fields(TrainConfig):
-        value = getattr(args, f.name, None)
+    given: dict[str, Any] = {}
+    for spec in config_fields():
+        value = getattr(args, spec.name, None)
         if value is _NONE:
-            given[f.name] = None
+            given[spec.name] = None
         elif value is not None:
-            given[f.name] = value
+            given[spec.name] = value
     return given
 
 
 _NONE = object()  # the parsed value of "--clip-value none"
+
+
+def _flag(text: str) -> bool:
+    if text.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"must be true or false, got {text!r}")
+
+
+_PARSERS: dict[type, Callable[[str], Any]] = {int: int, float: float, str: str, bool: _flag}
 
 
 def _positive_int(text: str) -> int:
@@ -337,7 +321,7 @@ def _load_model(args: argparse.Namespace) -> tuple[RNN, Vocab]:
         return ckpt.model, ckpt.vocab
     names = load_names(args.names)
     config = TrainConfig(
-        hidden_size=64, max_steps=max(args.quick_steps, 1), eval_every=10**9, sample_every=10**9
+        hidden_size=64, max_steps=max(args.quick_steps, 1), eval_every=10_000_000, sample_every=10_000_000
     )
     print(
         f"(no --checkpoint: training a quick model for {config.max_steps} steps)",

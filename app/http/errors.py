@@ -1,9 +1,10 @@
-"""Refusals in words a person understands: JSON under /api, HTML fragments for the page.
+"""Refusals in words a person understands, with the status code each kind of error maps to.
 
 Pydantic's validation errors are turned into one short sentence per field
-("learning_rate must be at most 10 (got 50)"). Under /api every 4xx has the
-`ErrorOut` shape; elsewhere the page gets each message as a fragment swapped
-into the slot beside its field (templates/page.html, block `field_errors`).
+("learning_rate must be at most 10 (got 50)"). Every 4xx of the API has the
+`ErrorOut` shape. A run's refusals (app/training/states.py) carry no status:
+`status_for` maps them here, at the HTTP edge. The page's own refusals (HTML
+notes beside its fields) are app/web/errors.py's.
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.http import control
 from app.http.schemas import ErrorOut, FieldError
-from app.training.run import RunError
-from app.web import views
+from app.training.states import NoSuchRunError, NotNowError, RefusedError, RunError
 
 _TEMPLATES: dict[str, str] = {
     "missing": "is required",
@@ -48,24 +47,8 @@ HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tra
 #: FastAPI's 400 for a body it cannot decode, and what we say instead.
 UNREADABLE_BODY = "There was an error parsing the body"
 UNREADABLE_SAID = "the body cannot be read: send UTF-8 text (JSON, or a multipart form for uploads)"
-#: The page's own words for a refused control token, and the slot each form shows them in.
-PAGE_MISSING = "changing the run needs the control token: type it in the token field and press Use"
-TOKEN_SLOTS = {"/fragments/token": "token-note"}
-
-
-class FormError(Exception):
-    """A page form refused: messages by field, for the slots of form `form_id`."""
-
-    def __init__(
-        self,
-        form_id: str,
-        fields: Sequence[str],
-        errors: list[FieldError],
-        status_code: int = 422,
-    ) -> None:
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
-        self.form_id, self.fields, self.errors = form_id, list(fields), errors
-        self.status_code = status_code
+#: The status code of each kind of refusal a run gives.
+RUN_ERROR_STATUS: dict[type[RunError], int] = {NoSuchRunError: 404, NotNowError: 409, RefusedError: 422}
 
 
 def field_name(loc: Sequence[Any]) -> str:
@@ -112,7 +95,8 @@ def summary(errors: list[FieldError]) -> str:
     return "; ".join(f"{e.field} {e.message}" for e in errors) or "invalid request"
 
 
-def _is_api(request: Request) -> bool:
+def is_api(request: Request) -> bool:
+    """Whether the request is one of the JSON API's (under /api)."""
     return request.url.path.startswith("/api")
 
 
@@ -123,41 +107,28 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body(summary(errors), errors), status_code=422)
 
 
+def status_for(exc: RunError) -> int:
+    """The HTTP status of a run's refusal: 404 (no such run), 409 (not now), 422 (not this value)."""
+    return next((RUN_ERROR_STATUS[kind] for kind in type(exc).__mro__ if kind in RUN_ERROR_STATUS), 409)
+
+
 async def _run_error(request: Request, exc: Exception) -> Response:
-    """The run refused an action: 409 (not now) or 422 (not this value)."""
+    """The run refused an action, as JSON naming the field at fault."""
     assert isinstance(exc, RunError)
     field = [FieldError(field=exc.field, message=exc.message)] if exc.field else []
-    return JSONResponse(error_body(exc.message, field), status_code=exc.status_code)
+    return JSONResponse(error_body(exc.message, field), status_code=status_for(exc))
 
 
-async def _form_error(request: Request, exc: Exception) -> Response:
-    """The page's refusal: each message into the slot beside its field."""
-    assert isinstance(exc, FormError)
-    notes = views.slots(exc.form_id, exc.fields, exc.errors)
-    return views.swaps_response(request, {}, notes=notes, status_code=exc.status_code)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    """Starlette's errors (401, 404, 405, 413, ...) in the API's shape; a 401 on the page as a note."""
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's errors (401, 404, 405, 413, ...) in the API's shape."""
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(getattr(exc, "headers", None) or {})
-    detail = str(exc.detail) if exc.status_code != 404 or _is_api(request) else "no such page"
-    if exc.status_code == 401 and not _is_api(request):
-        return _refused_on_page(request, detail, headers)
+    detail = str(exc.detail) if exc.status_code != 404 or is_api(request) else "no such page"
     if exc.status_code == 405:
         headers["Allow"] = ", ".join(allowed_methods(request, headers.get("Allow", "")))
     if exc.status_code == 400 and detail == UNREADABLE_BODY:
         detail = UNREADABLE_SAID
     return JSONResponse(error_body(detail), exc.status_code, headers=headers or None)
-
-
-def _refused_on_page(request: Request, detail: str, headers: dict[str, str]) -> Response:
-    """A refused control token, shown beside the controls (or the token field)."""
-    text = PAGE_MISSING if detail == control.MISSING else f"{detail}: type the right one and press Use"
-    slot = TOKEN_SLOTS.get(request.url.path, "err-controls")
-    response = views.swaps_response(request, {}, notes=[(slot, text, "bad")], status_code=401)
-    response.headers.update(headers)
-    return response
 
 
 def allowed_methods(request: Request, allow: str) -> list[str]:
@@ -173,8 +144,7 @@ def allowed_methods(request: Request, allow: str) -> list[str]:
 
 
 def install(app: FastAPI) -> None:
-    """Register the handlers that keep refusals human (the page's own come from views)."""
+    """Register the handlers that keep the API's refusals human (the page's: app/web/errors.py)."""
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(RunError, _run_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(FormError, _form_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)

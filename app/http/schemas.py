@@ -1,26 +1,32 @@
 """Request and response bodies of the JSON API, every field bounded.
 
-The same request models check the page's forms, so a value is refused with the
-same words on the page as in the API.
+The training configuration's models (`TrainRequest`, `ConfigPatch`, `ConfigOut`)
+are derived from rnn_core's `TrainConfig` declaration: its fields, defaults,
+bounds, choices and help, so a field is declared once. The same request models
+check the page's forms, so a value is refused with the same words on the page
+as in the API.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     ValidationInfo,
+    create_model,
     field_validator,
+    model_validator,
 )
 
-from rnn_core.config import TrainConfig
+from app.training.states import RunState
+from rnn_core.config import SEED_MAX, ConfigField, TrainConfig, config_fields
 
 MAX_PREFIX = 20
 MAX_NAME_CHARS = 40
-SEED_MAX = 2**31 - 1
+M = TypeVar("M", bound=BaseModel)
 
 
 def _whole_float_is_int(value: Any) -> Any:
@@ -52,59 +58,79 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
-_DEFAULT = TrainConfig()  # the defaults live in rnn_core; the bounds are the web's
+def config_field(spec: ConfigField, *, required: bool = False, optional: bool = False) -> tuple[Any, Any]:
+    """The pydantic (annotation, Field) of one TrainConfig field: its type, choices, bounds and help."""
+    b = spec.bounds
+    kind: Any = Literal[b.choices] if b.choices is not None else spec.kind
+    if spec.optional or optional:
+        kind = kind | None
+    default = ... if required else (None if optional else spec.default)
+    return kind, Field(default, ge=b.ge, gt=b.gt, le=b.le, lt=b.lt, description=spec.help)
 
 
-class TrainRequest(Body):
+def config_model(
+    name: str, base: type[M], *, live_only: bool = False, required: bool = False, doc: str = ""
+) -> type[M]:
+    """A model with TrainConfig's fields (or only those that may change while a run trains)."""
+    specs = [s for s in config_fields() if s.live or not live_only]
+    declared: dict[str, Any] = {s.name: config_field(s, required=required, optional=live_only) for s in specs}
+    return create_model(name, __base__=base, __doc__=doc or base.__doc__, **declared)
+
+
+class ConfigBody(Body):
+    """Reads TrainConfig fields as a person or JSON writes them (see the validator)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _as_written(cls, data: Any, info: ValidationInfo) -> Any:
+        """JSON's 11.0 is the integer 11; a form's blank box is "none" for a field that may be off."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for spec in config_fields():
+            if spec.name not in out:
+                continue
+            value = out[spec.name]
+            if spec.kind is int:
+                value = _whole_float_is_int(value)
+            out[spec.name] = _blank_is_none(value, info)
+        return out
+
+
+class TrainBody(ConfigBody):
     """The whole training configuration (rnn_core TrainConfig) and the data set."""
 
-    hidden_size: int = Field(_DEFAULT.hidden_size, ge=1, le=512, description="D_h, the size of h(t)")
-    activation: Literal["sigmoid", "tanh", "relu"] = Field("sigmoid", description="sigma, Eq. 1.2")
-    optimizer: Literal["sgd", "adagrad", "adam"] = "adam"
-    learning_rate: float = Field(_DEFAULT.learning_rate, gt=0, le=10)
-    momentum: float = Field(_DEFAULT.momentum, ge=0, lt=1, description="SGD only")
-    batch_size: int = Field(_DEFAULT.batch_size, ge=1, le=512, description="names per step")
-    clip_value: float | None = Field(_DEFAULT.clip_value, gt=0, le=1e4, description="element-wise; null: off")
-    clip_norm: float | None = Field(None, gt=0, le=1e4, description="global norm; null: off")
-    seed: int = Field(_DEFAULT.seed, ge=0, le=SEED_MAX)
-    dtype: Literal["float32", "float64"] = "float32"
-    val_fraction: float = Field(_DEFAULT.val_fraction, ge=0, le=0.5)
-    eval_every: int = Field(
-        _DEFAULT.eval_every, ge=1, le=100_000, description="steps between validation losses"
-    )
-    sample_every: int = Field(
-        _DEFAULT.sample_every, ge=1, le=100_000, description="steps between sampled names"
-    )
-    max_steps: int = Field(_DEFAULT.max_steps, ge=1, le=10_000_000)
-    history_limit: int = Field(
-        _DEFAULT.history_limit, ge=10, le=2_000, description="loss-history points kept"
-    )
-    dataset: Literal["bundled", "uploaded"] = "bundled"
-
-    blank_clip = field_validator("clip_value", "clip_norm", mode="before")(_blank_is_none)
-    whole = field_validator(
-        "hidden_size",
-        "batch_size",
-        "seed",
-        "eval_every",
-        "sample_every",
-        "max_steps",
-        "history_limit",
-        mode="before",
-    )(_whole_float_is_int)
+    dataset: Literal["bundled", "uploaded"] = Field("bundled", description="the names to train on")
 
     def to_config(self) -> TrainConfig:
         """The rnn_core config these fields describe."""
-        return TrainConfig(**self.model_dump(exclude={"dataset"})).validate()
+        return TrainConfig.from_dict(self.model_dump(exclude={"dataset"}))
 
 
-class ConfigPatch(Body):
+class PatchBody(ConfigBody):
     """What may change while a run trains (fields left out stay as they are)."""
 
-    learning_rate: float | None = Field(None, gt=0, le=10)
-    max_steps: int | None = Field(None, ge=1, le=10_000_000)
+    def changes(self) -> dict[str, Any]:
+        """The fields that were given."""
+        return self.model_dump(exclude_none=True)
 
-    whole = field_validator("max_steps", mode="before")(_whole_float_is_int)
+
+class ConfigBase(BaseModel):
+    """The training configuration in use (rnn_core TrainConfig)."""
+
+
+if TYPE_CHECKING:  # the checker sees the bases; at run time the fields come from TrainConfig
+
+    class TrainRequest(TrainBody): ...
+
+    class ConfigPatch(PatchBody): ...
+
+    class ConfigOut(ConfigBase): ...
+
+else:
+    TrainRequest = config_model("TrainRequest", TrainBody)
+    ConfigPatch = config_model("ConfigPatch", PatchBody, live_only=True)
+    ConfigOut = config_model("ConfigOut", ConfigBase, required=True)
 
 
 class GenerateRequest(Body):
@@ -163,31 +189,11 @@ class DatasetOut(BaseModel):
     vocab_size: int
 
 
-class ConfigOut(BaseModel):
-    """The training configuration in use (rnn_core TrainConfig)."""
-
-    hidden_size: int
-    activation: str
-    optimizer: str
-    learning_rate: float
-    momentum: float
-    batch_size: int
-    clip_value: float | None
-    clip_norm: float | None
-    seed: int
-    dtype: str
-    val_fraction: float
-    eval_every: int
-    sample_every: int
-    max_steps: int
-    history_limit: int
-
-
 class StatusOut(BaseModel):
     """The run as it is now; losses in nats per character."""
 
     run_id: str
-    state: Literal["idle", "running", "paused", "diverged", "finished"]
+    state: RunState
     step: int
     epoch: int
     train_loss: float | None = Field(description="J per character of the last batch (Eq. 3.3)")

@@ -59,7 +59,7 @@ def status(run: RunDep) -> StatusOut:
 def start(body: TrainRequest, service: ServiceDep) -> StatusOut:
     """Start a new run with this configuration (the old one is replaced)."""
     service.start(body.to_config(), body.dataset)
-    return StatusOut.model_validate(service.run().status())
+    return StatusOut.model_validate(service.get().status())
 
 
 @router.post("/train/pause", dependencies=control)
@@ -87,7 +87,7 @@ def step(run: RunDep) -> StatusOut:
 def reset(service: ServiceDep) -> StatusOut:
     """Fresh weights, step 0, same configuration; not training."""
     service.reset()
-    return StatusOut.model_validate(service.run().status())
+    return StatusOut.model_validate(service.get().status())
 
 
 @router.patch("/train/config", dependencies=json_control)
@@ -128,7 +128,7 @@ async def upload_checkpoint(
     """Continue from an uploaded checkpoint; a bad file is refused and the run kept."""
     data = await file.read()
     await run_in_threadpool(service.load_checkpoint, data)
-    return StatusOut.model_validate(service.run().status())
+    return StatusOut.model_validate(service.get().status())
 
 
 @router.post("/dataset", dependencies=control)

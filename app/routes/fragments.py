@@ -20,11 +20,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams, UploadFile
 
 from app.deps import ControlDep, HubDep, RunDep, ServiceDep
-from app.http.errors import FormError
 from app.http.schemas import ConfigPatch, FieldError, GenerateRequest, TrainRequest
 from app.training.run import Run
 from app.training.service import TrainingService
 from app.web import urlstate, views
+from app.web.errors import FormError
 from app.web.forms import form_model, refusals
 
 router = APIRouter(prefix="/fragments", tags=["fragments"], include_in_schema=False)
@@ -35,9 +35,9 @@ CHART_PERIOD = 1.0  # seconds between chart redraws on one stream
 #: The blocks each kind of event changes (the chart also follows progress, at most every period).
 BLOCKS_FOR = {"progress": ("stats",), "sample": ("samples",), "state": ("controls", "stats", "chart")}
 ACTIONS = {
-    "pause": lambda service: service.run().pause(),
-    "resume": lambda service: service.run().resume(),
-    "step": lambda service: service.run().step(),
+    "pause": lambda service: service.get().pause(),
+    "resume": lambda service: service.get().resume(),
+    "step": lambda service: service.get().step(),
     "reset": lambda service: service.reset(),
 }
 TrainForm = Annotated[TrainRequest, Depends(form_model(TrainRequest, "train"))]
@@ -58,7 +58,7 @@ def new_url(request: Request, changes: dict[str, str]) -> str:
 
 def live(request: Request, service: TrainingService) -> dict[str, Any]:
     """The live blocks' context, with the chart scale the page shows."""
-    return views.live_context(service.run(), urlstate.scale_of(current_query(request)))
+    return views.live_context(service.get(), urlstate.scale_of(current_query(request)))
 
 
 @router.post("/train/start", dependencies=[ControlDep])
@@ -95,7 +95,7 @@ def configure(request: Request, body: LiveForm, service: ServiceDep) -> HTMLResp
     if value is None:
         raise FormError("train", LIVE_FIELDS, [FieldError(field=field, message="is required")])
     with refusals("train", LIVE_FIELDS):
-        service.run().configure(**{field: value})
+        service.get().configure(**{field: value})
     shown = f"{value:g}" if field == "learning_rate" else f"{value:,}"
     note = (f"err-train-{field}", f"now {shown}", "ok")
     url = new_url(request, {field: str(value)})
@@ -126,7 +126,7 @@ def token(request: Request) -> HTMLResponse:
 @router.get("/chart")
 def chart(request: Request, service: ServiceDep, scale: Literal["linear", "log"] = "linear") -> HTMLResponse:
     """The loss chart on a linear or log axis (and the stream that keeps it live)."""
-    context = views.live_context(service.run(), scale)
+    context = views.live_context(service.get(), scale)
     url = new_url(request, {"scale": scale})
     return views.swaps_response(request, context, ("chart", "live"), url=url)
 
@@ -163,7 +163,7 @@ async def checkpoint(request: Request, service: ServiceDep) -> HTMLResponse:
         await run_in_threadpool(service.load_checkpoint, data)
     scale = urlstate.scale_of(current_query(request))
     context = views.page_context(service, scale, {}, {})
-    note = ("err-checkpoint-file", f"loaded step {service.run().trainer.step:,}", "ok")
+    note = ("err-checkpoint-file", f"loaded step {service.get().trainer.step:,}", "ok")
     blocks = (*views.LIVE_BLOCKS, "train_form")
     return views.swaps_response(request, context, blocks, [note])
 

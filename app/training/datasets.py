@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.training.payloads import DatasetSummary
 from rnn_core.checkpoint import atomic_write_bytes
 from rnn_core.data import NamesError, bundled_names_path, load_names
 
@@ -44,7 +45,7 @@ class Dataset:
         """ln V: the loss per character of guessing uniformly (nats)."""
         return math.log(self.vocab_size)
 
-    def summary(self) -> dict[str, object]:
+    def summary(self) -> DatasetSummary:
         """What the API and the page say about it."""
         return {
             "source": self.source,

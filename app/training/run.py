@@ -1,22 +1,14 @@
 """One training run: a `Trainer`, its state machine, its lock, and what it reports.
 
-States (DESIGN "Public contract of the web app"):
-
-    idle      a fresh model at step 0, not training       start, resume, step
-    running   the training thread steps it                 pause, start (anew), reset
-    paused    stopped by the user; weights kept            resume, step, start, reset
-    diverged  a step's loss or gradient blew up; the run   change the learning rate, resume
-              is rolled back to its last good state
-    finished  config.max_steps reached                     start, reset, raise max_steps
-
-Every change takes the run's lock (app/training/gate.py); the training thread holds it
-for one step at a time. A new trainer (reset, an uploaded checkpoint) is built
-under the lock from what the run holds then, so concurrent actions never pair
-one run's weights with another's data set.
-Readers that need the weights (generate, inspect) take a `snapshot`: a copy
-made under the lock, cached until the weights move again.
-
-A divergence rolls the run back to its last good state (app/training/rollback.py).
+The states and what each allows are in app/training/states.py. Every change
+takes the run's lock (app/training/gate.py); the trainer holds it for one step
+at a time. A new trainer (reset, an uploaded checkpoint) is built under the
+lock from what the run holds then, so concurrent actions never pair one run's
+weights with another's data set. Readers that need the weights (generate,
+inspect) take a `snapshot`: a copy made under the lock, cached until the
+weights move again. A divergence rolls the run back to its last good state
+(app/training/rollback.py). The run publishes what happens through the event
+hub; routes only subscribe to it.
 """
 
 from __future__ import annotations
@@ -27,44 +19,23 @@ import time
 from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.training.datasets import UPLOADED, Dataset
 from app.training.events import EventHub
 from app.training.gate import Gate
+from app.training.payloads import Progress, Sample, Snapshot, Status
 from app.training.rollback import LastGood, diverged_message, trainer_bytes
+from app.training.states import Action, NotNowError, RunState, check_allowed
 from app.training.storage import RunFolder, storage_problem
-from rnn_core import RNN, Vocab
 from rnn_core.config import TrainConfig
 from rnn_core.trainer import DivergedError, Trainer
 
 log = logging.getLogger("bptt_lab.run")
 
-STATES = ("idle", "running", "paused", "diverged", "finished")
 SAMPLE_PERIOD = 0.5  # seconds between sampled names, at least
 TrainerFactory = Callable[[TrainConfig, Dataset], Trainer]
-
-
-class RunError(Exception):
-    """An action the run cannot take now (409) or a value it refuses (422), said plainly."""
-
-    def __init__(self, message: str, status_code: int = 409, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message, self.status_code, self.field = message, status_code, field
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A consistent copy of the weights (in float64, for exact reading) and what goes with them."""
-
-    model: RNN
-    vocab: Vocab
-    config: TrainConfig
-    names: frozenset[str]
-    step: int
-    version: int
 
 
 class RateMeter:
@@ -97,7 +68,7 @@ class Run:
         hub: EventHub,
         dataset: Dataset,
         trainer: Trainer,
-        state: str = "idle",
+        state: RunState = RunState.IDLE,
         progress_hz: float = 10.0,
         wake: Callable[[], None] = lambda: None,
     ) -> None:
@@ -107,7 +78,7 @@ class Run:
         self.state = state
         self.message: str | None = None  # what happened and what to change (diverged, errors)
         self.storage_warning: str | None = None  # set while checkpoints cannot be written
-        self.samples: deque[dict[str, Any]] = deque(maxlen=6)
+        self.samples: deque[Sample] = deque(maxlen=6)
         self.version = 0  # bumped whenever the weights or the loss history change
         self.last_saved = time.monotonic()
         self._saved_version = -1
@@ -125,7 +96,7 @@ class Run:
         """ln V of the model's vocabulary: the loss of guessing uniformly."""
         return math.log(self.trainer.vocab.size)
 
-    def progress(self) -> dict[str, Any]:
+    def progress(self) -> Progress:
         """Where the run is: what a `progress` event says (losses in nats per character)."""
         tr = self.trainer
         return {
@@ -135,10 +106,10 @@ class Run:
             "epoch": tr.epoch,
             "train_loss": _finite(self.train_loss),
             "val_loss": _finite(self.val_loss),
-            "chars_per_sec": round(self._meter.rate, 1) if self.state == "running" else 0.0,
+            "chars_per_sec": round(self._meter.rate, 1) if self.state is RunState.RUNNING else 0.0,
         }
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> Status:
         """The run as GET /api/status reports it: its progress, configuration and data."""
         tr = self.trainer
         return {
@@ -178,7 +149,7 @@ class Run:
     def train_once(self) -> None:
         """One step by the training thread (a no-op unless running)."""
         with self.gate.training_step():
-            if self.state == "running":
+            if self.state is RunState.RUNNING:
                 self._step()
 
     def _step(self) -> bool:
@@ -195,14 +166,16 @@ class Run:
             restored = self.last_good.restore(self.dataset.names, config)
             if restored is not None:
                 self._attach(restored, keep_good=True)
-            self._set_state("diverged", diverged_message(exc, config, back if restored is not None else None))
+            self._set_state(
+                RunState.DIVERGED, diverged_message(exc, config, back if restored is not None else None)
+            )
             return False
         except Exception as exc:  # a bug must not kill the training thread
             log.exception("training step failed")
-            self._set_state("paused", f"training stopped on an internal error: {exc}")
+            self._set_state(RunState.PAUSED, f"training stopped on an internal error: {exc}")
             return False
         if tr.finished:
-            self._set_state("finished", _finished_message(tr.config.max_steps))
+            self._set_state(RunState.FINISHED, _finished_message(tr.config.max_steps))
         return True
 
     def _sample_due(self) -> bool:
@@ -220,31 +193,31 @@ class Run:
             self.dataset = dataset
             self._attach(trainer)
             trainer.evaluate()
-            self._set_state("running")
+            self._set_state(RunState.RUNNING)
 
     def pause(self) -> None:
         """Stop stepping; keep everything; save."""
         with self.locked():
-            self._require({"running"}, "pause")
-            self._set_state("paused")
+            check_allowed(self.state, Action.PAUSE)
+            self._set_state(RunState.PAUSED)
         self.save()
 
     def resume(self) -> None:
         """Train again from where the run stopped."""
         with self.locked():
-            self._require({"idle", "paused", "diverged"}, "resume")
-            self._set_state("running")
+            check_allowed(self.state, Action.RESUME)
+            self._set_state(RunState.RUNNING)
 
     def step(self) -> None:
         """Take exactly one step while not running."""
         with self.locked():
-            self._require({"idle", "paused", "diverged"}, "take one step")
+            check_allowed(self.state, Action.STEP)
             ok = self._step()
-            if ok and self.state != "finished":
-                self._set_state("paused")
+            if ok and self.state is not RunState.FINISHED:
+                self._set_state(RunState.PAUSED)
             self._publish_progress()
             if not ok:
-                raise RunError(self.message or "the step failed")
+                raise NotNowError(self.message or "the step failed")
 
     def reset(self, make: TrainerFactory) -> None:
         """Fresh weights, same configuration and data, step 0, not training.
@@ -255,7 +228,7 @@ class Run:
             trainer = make(self.trainer.config, self.dataset)
             self._attach(trainer)
             trainer.evaluate()
-            self._set_state("idle")
+            self._set_state(RunState.IDLE)
         self.save()
 
     def load(self, make: Callable[[Dataset], Trainer]) -> None:
@@ -267,7 +240,7 @@ class Run:
             trainer = make(self.dataset)
             self._attach(trainer)
             self.last_good.remember(trainer, self.val_loss, self.uniform_loss)
-            state = "finished" if trainer.finished else "paused"
+            state = RunState.FINISHED if trainer.finished else RunState.PAUSED
             self._set_state(state, f"loaded a checkpoint at step {trainer.step:,}")
         self.save()
 
@@ -279,18 +252,14 @@ class Run:
                 tr.set_learning_rate(learning_rate)
             if max_steps is not None:
                 tr.config = tr.config.replace(max_steps=max_steps)
-            if self.state == "finished" and not tr.finished:
-                self._set_state("paused", f"max_steps raised to {max_steps:,}")
-            elif self.state in ("running", "paused", "idle") and tr.finished:
-                self._set_state("finished", _finished_message(tr.config.max_steps))
+            if self.state is RunState.FINISHED and not tr.finished:
+                self._set_state(RunState.PAUSED, f"max_steps raised to {max_steps:,}")
+            elif self.state in (RunState.RUNNING, RunState.PAUSED, RunState.IDLE) and tr.finished:
+                self._set_state(RunState.FINISHED, _finished_message(tr.config.max_steps))
             else:
                 self._publish_state()
 
     # -------------------------------------------------------------- persistence
-    def checkpoint_bytes(self) -> bytes:
-        """The whole run as a checkpoint file's bytes (taken under the lock)."""
-        return self.checkpoint_file()[0]
-
     def checkpoint_file(self) -> tuple[bytes, int]:
         """The checkpoint's bytes and the step they hold, taken together under the lock."""
         with self.locked():
@@ -351,22 +320,11 @@ class Run:
         trainer.add_callback("on_evaluation", self._on_evaluation)
         trainer.add_callback("on_sample", self._on_sample)
 
-    def _require(self, allowed: set[str], action: str) -> None:
-        if self.state not in allowed:
-            hint = {
-                "running": "pause it first",
-                "finished": "raise max steps to go on, or start a new run",
-                "idle": "press Start or Resume",
-                "paused": "press Resume",
-                "diverged": "lower the learning rate, then Resume",
-            }[self.state]
-            raise RunError(f"cannot {action}: the run is {self.state}; {hint}")
-
-    def _set_state(self, state: str, message: str | None = None) -> None:
+    def _set_state(self, state: RunState, message: str | None = None) -> None:
         self.state, self.message = state, message
         self._meter.restart()
         self._publish_state()
-        if state == "running":
+        if state is RunState.RUNNING:
             self._wake()
 
     def _on_step_end(self, trainer: Trainer, info: dict[str, Any]) -> None:
@@ -387,7 +345,7 @@ class Run:
             self._publish_progress()
 
     def _on_sample(self, trainer: Trainer, info: dict[str, Any]) -> None:
-        entry = {"step": info["step"], "names": list(info["names"])}
+        entry: Sample = {"step": info["step"], "names": list(info["names"])}
         self.samples.appendleft(entry)
         self.hub.publish("sample", {"run_id": self.run_id, **entry})
 

@@ -1,8 +1,7 @@
 """The training service: runs keyed by id, and the one thread that trains them.
 
 Today there is one run, `DEFAULT_RUN`; the routes under /api act on it. The
-registry keeps the door open for per-visitor runs later (DESIGN "Who may drive,
-and growing past one run") without reshaping the routes.
+registry keeps the door open for per-visitor runs without reshaping the routes.
 
 The thread is started and stopped by the app's lifespan. It steps every running
 run, one batch at a time, each under that run's lock, and saves checkpoints
@@ -18,9 +17,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from app.http.schemas import TrainRequest
 from app.settings import Settings
 from app.training.datasets import (
     BUNDLED,
@@ -32,7 +28,8 @@ from app.training.datasets import (
     save_upload,
 )
 from app.training.events import EventHub
-from app.training.run import Run, RunError
+from app.training.run import Run
+from app.training.states import NoSuchRunError, NotNowError, RefusedError, RunState
 from app.training.storage import RunFolder
 from rnn_core.checkpoint import Checkpoint, load_checkpoint
 from rnn_core.config import TrainConfig
@@ -82,7 +79,7 @@ class TrainingService:
         self.runs[DEFAULT_RUN] = run
         self._thread = threading.Thread(target=self._work, name="bptt-trainer", daemon=True)
         self._thread.start()
-        if self.settings.autostart and run.state in ("idle", "paused"):
+        if self.settings.autostart and run.state in (RunState.IDLE, RunState.PAUSED):
             run.resume()
 
     def close(self, timeout: float = 10.0) -> None:
@@ -94,19 +91,19 @@ class TrainingService:
         for run in self.runs.values():
             run.save()
 
-    def run(self, run_id: str = DEFAULT_RUN) -> Run:
-        """The run with this id (404 when there is none)."""
+    def get(self, run_id: str = DEFAULT_RUN) -> Run:
+        """The run with this id (NoSuchRunError when there is none)."""
         try:
             return self.runs[run_id]
         except KeyError:
-            raise RunError(f"no run {run_id!r}", status_code=404) from None
+            raise NoSuchRunError(f"no run {run_id!r}") from None
 
     def _work(self) -> None:
         """The training thread: step every running run; sleep when none runs."""
         while not self._stop.is_set():
             busy = False
             for run in list(self.runs.values()):
-                if run.state == "running":
+                if run.state is RunState.RUNNING:
                     run.train_once()
                     busy = True
                 run.save_if_due(self.settings.checkpoint_seconds)
@@ -119,9 +116,7 @@ class TrainingService:
         """The bundled names or the uploaded ones (422 if none was uploaded)."""
         if source == UPLOADED:
             if self.uploaded is None:
-                raise RunError(
-                    "no names file uploaded yet: upload one first", status_code=409, field="dataset"
-                )
+                raise NotNowError("no names file uploaded yet: upload one first", field="dataset")
             return self.uploaded
         assert self.bundled is not None
         return self.bundled
@@ -129,15 +124,15 @@ class TrainingService:
     def start(self, config: TrainConfig, source: str = BUNDLED, run_id: str = DEFAULT_RUN) -> None:
         """A new run with `config` on the chosen data set, training at once."""
         dataset = self.dataset(source)
-        self.run(run_id).start(_new_trainer(config, dataset), dataset)
+        self.get(run_id).start(_new_trainer(config, dataset), dataset)
 
     def reset(self, run_id: str = DEFAULT_RUN) -> None:
         """Fresh weights for the run, same configuration and data, not training."""
-        self.run(run_id).reset(_new_trainer)
+        self.get(run_id).reset(_new_trainer)
 
     def load_checkpoint(self, data: bytes, run_id: str = DEFAULT_RUN) -> None:
         """Continue the run from checkpoint bytes; a bad file changes nothing (422)."""
-        run = self.run(run_id)
+        run = self.get(run_id)
         try:
             # Read and checked before the run's lock is taken; a compressed archive may not
             # unpack to more than an upload may weigh.
@@ -145,15 +140,15 @@ class TrainingService:
             check_within_bounds(ckpt)
             run.load(lambda dataset: Trainer.from_checkpoint(ckpt, dataset.names))
         except ValueError as exc:  # CheckpointError, VocabError, NamesError are ValueErrors
-            raise RunError(f"checkpoint refused: {exc}", status_code=422, field="file") from None
+            raise RefusedError(f"checkpoint refused: {exc}", field="file") from None
 
     def upload_names(self, data: bytes, filename: str) -> Dataset:
         """Check and keep an uploaded names file; the next start may train on it."""
         try:
             dataset = parse_upload(data, filename)
         except NamesError as exc:
-            raise RunError(f"names file refused: {exc}", status_code=422, field="file") from None
-        folder = self.run().folder
+            raise RefusedError(f"names file refused: {exc}", field="file") from None
+        folder = self.get().folder
         with self._upload_lock:
             try:
                 save_upload(folder, dataset)
@@ -172,7 +167,7 @@ class TrainingService:
         run_id: str = DEFAULT_RUN,
     ) -> tuple[list[GeneratedName], GeneratedName, int]:
         """`count` names sampled from a snapshot of the weights, the greedy one, and the step."""
-        run = self.run(run_id)
+        run = self.get(run_id)
         snap = run.snapshot()
         max_length = max(max_length, len(prefix))  # the prefix always fits
         temperature = temperature if temperature >= MIN_TEMPERATURE else 0.0  # 1e-300 overflows
@@ -180,7 +175,7 @@ class TrainingService:
         if unknown is not None:
             known = "".join(c for c in snap.vocab.chars if c != snap.vocab.end)
             message = f"{unknown!r} is not a character the model knows ({known})"
-            raise RunError(message, status_code=422, field="prefix")
+            raise RefusedError(message, field="prefix")
         try:
             with run.reading():
                 drawn = sample_with_log_probs(
@@ -188,7 +183,7 @@ class TrainingService:
                 )
                 best = greedy(snap.model, snap.vocab, prefix, max_length)
         except ValueError as exc:
-            raise RunError(str(exc), status_code=422, field="prefix") from None
+            raise RefusedError(str(exc), field="prefix") from None
 
         def described(s: SampledName) -> GeneratedName:
             return GeneratedName(s.name, s.log_prob, s.log_prob_per_char, s.name not in snap.names, s.ended)
@@ -196,7 +191,7 @@ class TrainingService:
         return [described(s) for s in drawn], described(best), snap.step
 
     # ------------------------------------------------------------- internals
-    def _new_run(self, folder: Path, dataset: Dataset, trainer: Trainer, state: str) -> Run:
+    def _new_run(self, folder: Path, dataset: Dataset, trainer: Trainer, state: RunState) -> Run:
         return Run(
             DEFAULT_RUN,
             folder,
@@ -212,7 +207,7 @@ class TrainingService:
         """A new run on the bundled names with the default config, at step 0."""
         assert self.bundled is not None
         trainer = _new_trainer(self.default_config, self.bundled)
-        run = self._new_run(folder, self.bundled, trainer, "idle")
+        run = self._new_run(folder, self.bundled, trainer, RunState.IDLE)
         trainer.evaluate()
         return run
 
@@ -233,7 +228,8 @@ class TrainingService:
             log.warning("not resuming %s: %s; it is kept as %s", store.checkpoint, exc, kept)
             self._unreadable = f"The saved checkpoint could not be read ({exc}); it is kept as {kept}."
             return None
-        run = self._new_run(folder, dataset, trainer, "finished" if trainer.finished else "paused")
+        state = RunState.FINISHED if trainer.finished else RunState.PAUSED
+        run = self._new_run(folder, dataset, trainer, state)
         log.info("resumed %s at step %d", store.checkpoint, trainer.step)
         return run
 
@@ -292,7 +288,7 @@ def _new_trainer(config: TrainConfig, dataset: Dataset) -> Trainer:
     try:
         return Trainer(config, dataset.names)
     except (ValueError, NamesError) as exc:
-        raise RunError(str(exc), status_code=422) from None
+        raise RefusedError(str(exc)) from None
 
 
 def check_within_bounds(ckpt: Checkpoint) -> None:
@@ -300,8 +296,6 @@ def check_within_bounds(ckpt: Checkpoint) -> None:
     fields = ckpt.config.to_dict() if ckpt.config is not None else {}
     fields["hidden_size"] = ckpt.model.hidden_size
     try:
-        TrainRequest.model_validate(fields)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ValueError(f"its {where} is outside this server's bounds ({first['msg']})") from None
+        TrainConfig.from_dict(fields)
+    except ValueError as exc:
+        raise ValueError(f"its configuration is outside this server's bounds: {exc}") from None

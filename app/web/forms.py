@@ -2,7 +2,7 @@
 
 `form_model(Model, "train")` is a dependency that reads a form, keeps the
 fields the model knows, and validates them; a refusal raises `FormError`,
-which app/http/errors.py answers with each message in the slot beside its field
+which app/web/errors.py answers with each message in the slot beside its field
 (`err-train-learning_rate`, ...). `refusals("train")` does the same for a
 `RunError` raised while acting on a valid form.
 """
@@ -16,9 +16,10 @@ from typing import TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from app.http.errors import FormError, human_errors
+from app.http.errors import human_errors, status_for
 from app.http.schemas import FORM, FieldError
-from app.training.run import RunError
+from app.training.states import RunError
+from app.web.errors import FormError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -47,4 +48,4 @@ def refusals(form_id: str, fields: Sequence[str] = ()) -> Iterator[None]:
         yield
     except RunError as exc:
         error = FieldError(field=exc.field or "body", message=exc.message)
-        raise FormError(form_id, fields, [error], exc.status_code) from None
+        raise FormError(form_id, fields, [error], status_for(exc)) from None

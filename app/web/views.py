@@ -22,6 +22,7 @@ from markupsafe import Markup
 from app.http.schemas import FieldError, GenerateRequest, TrainRequest
 from app.training.run import Run
 from app.training.service import GeneratedName, TrainingService
+from app.training.states import allows
 from app.web import charts, templating
 from rnn_core.activations import activation_names
 from rnn_core.optim import OPTIMIZERS
@@ -30,14 +31,6 @@ PAGE = "page.html"
 SWAPS = "partials/swaps.html"
 
 
-#: Which actions the controls allow in each state (a button is disabled otherwise).
-ALLOWED = {
-    "idle": {"pause": False, "resume": True, "step": True},
-    "running": {"pause": True, "resume": False, "step": False},
-    "paused": {"pause": False, "resume": True, "step": True},
-    "diverged": {"pause": False, "resume": True, "step": True},
-    "finished": {"pause": False, "resume": False, "step": False},
-}
 #: The blocks of the Train panel that live updates replace.
 LIVE_BLOCKS = ("controls", "stats", "chart", "samples")
 #: The id of the element each block renders (the target of its swap).
@@ -86,7 +79,7 @@ def live_context(run: Run, scale: str) -> dict[str, Any]:
     status = run.status()
     return {
         "status": status,
-        "allowed": ALLOWED[status["state"]],
+        "allowed": allows(status["state"]),
         "chart": chart_svg(run, scale),
         "scale": scale,
         "samples": list(run.samples),
@@ -101,7 +94,7 @@ def page_context(
     gen_form: Mapping[str, str],
 ) -> dict[str, Any]:
     """Everything page.html needs."""
-    run = service.run()
+    run = service.get()
     return {
         **live_context(run, scale),
         "train_form": {**config_values(run), **train_form},

@@ -31,7 +31,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.mark.slow
 def test_a_class_of_watchers_and_generators_breaks_nothing(server: LiveServer) -> None:
-    hub, run = server.app.state.hub, server.app.state.service.run()
+    hub, run = server.app.state.hub, server.app.state.service.get()
     seen: list[dict[str, int]] = []
 
     def look() -> None:

@@ -23,7 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.training.run import STATES
+from app.training.states import RunState
 from app.training.storage import CHECKPOINT_FILE
 from rnn_core.checkpoint import load_checkpoint
 
@@ -89,15 +89,15 @@ def storm(url: str, todo: list[Callable], seed: int) -> Counter[int]:
             codes[response.status_code] += 1
             assert response.status_code in OK, f"{response.request.url}: {response.text}"
             if response.request.url.path == "/api/status":
-                assert response.json()["state"] in STATES
+                assert response.json()["state"] in set(RunState)
     return codes
 
 
 def assert_whole(client: httpx.Client, server: LiveServer) -> dict:
     """The run fits together, inside and out."""
     status = client.get("/api/status").json()
-    assert status["state"] in STATES
-    run = server.app.state.service.run()
+    assert status["state"] in set(RunState)
+    run = server.app.state.service.get()
     with run.locked():
         trainer, dataset = run.trainer, run.dataset
         D, V = trainer.config.hidden_size, trainer.vocab.size

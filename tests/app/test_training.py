@@ -19,7 +19,7 @@ from .conftest import TINY, make_settings
 
 
 def run_of(client: TestClient) -> Run:
-    return client.app.state.service.run()  # type: ignore[attr-defined]
+    return client.app.state.service.get()  # type: ignore[attr-defined]
 
 
 def test_a_restart_resumes_the_saved_run(tmp_path: Path) -> None:

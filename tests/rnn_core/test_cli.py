@@ -130,7 +130,7 @@ def test_bad_input_exits_2_with_one_line(argv, message, names_file, tmp_path, ca
 
 def test_divergence_exits_1_with_one_line(names_file, capsys):
     argv = ["train", "--names", str(names_file), *FAST, "--steps", "50", "--optimizer", "sgd",
-            "--lr", "1e6", "--clip-value", "none", "--activation", "relu"]  # fmt: skip
+            "--lr", "10", "--clip-value", "none", "--activation", "relu"]  # fmt: skip
     code, _, err = run(argv, capsys)
     assert code == 1
     assert "diverged" in err and err.count("\n") == 1
