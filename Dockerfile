@@ -1,7 +1,7 @@
 # BPTT Lab: the web app and its NumPy core in one small image.
 #   docker build -t bptt-lab .
 #   docker run -p 8000:8000 -v bptt-runs:/data bptt-lab     then open http://127.0.0.1:8000/
-# Set BPTT_LAB_CONTROL_TOKEN when the port is reachable by others (DESIGN "Who may drive").
+# Set BPTT_LAB_CONTROL_TOKEN when the port is reachable by others (README "Before listening beyond 127.0.0.1").
 
 # ---- stage 1: htmx from npm, exactly as package-lock.json pins it (node from Debian) ----
 FROM python:3.11-slim AS static

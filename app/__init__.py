@@ -2,7 +2,7 @@
 
 NumPy's BLAS would start one thread per core for every small product, and the
 training thread shares the machine with the server; one thread is faster here
-(DESIGN "Chosen parts"). The variables only take effect if set before NumPy
+(docs/ARCHITECTURE.md "Chosen parts"). The variables only take effect if set before NumPy
 loads, which is why this package sets them on import; BPTT_LAB_BLAS_THREADS and
 threadpoolctl, when installed, adjust them at start-up.
 """

@@ -22,7 +22,8 @@ from app.training.service import TrainingService
 
 def get_service(request: Request) -> TrainingService:
     """The training service the lifespan started."""
-    return request.app.state.service
+    service: TrainingService = request.app.state.service
+    return service
 
 
 def get_run(service: Annotated[TrainingService, Depends(get_service)]) -> Run:
@@ -32,7 +33,8 @@ def get_run(service: Annotated[TrainingService, Depends(get_service)]) -> Run:
 
 def get_hub(request: Request) -> EventHub:
     """The event fan-out of this app."""
-    return request.app.state.hub
+    hub: EventHub = request.app.state.hub
+    return hub
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

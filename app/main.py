@@ -28,6 +28,7 @@ from app.settings import Settings, get_settings
 from app.training.events import EventHub
 from app.training.service import TrainingService
 from app.web import errors as page_errors
+from app.web import templating
 from app.web.templating import STATIC_DIR
 from rnn_core.config import TrainConfig
 
@@ -55,6 +56,10 @@ def create_app(settings: Settings | None = None, config: TrainConfig | None = No
         warning = exposure_warning(settings)
         if warning:
             log.warning(warning)
+        missing = templating.missing_scripts()
+        templating.note_missing_scripts(missing)
+        if missing:
+            log.warning("%s missing: the page cannot go live; %s", ", ".join(missing), templating.SETUP_HINT)
         hub.bind(asyncio.get_running_loop())
         service = TrainingService(settings, hub, config)
         await run_in_threadpool(service.open)

@@ -3,7 +3,7 @@
 BPTT_LAB_RUNS_DIR=./runs          where checkpoints (and an uploaded names file) live
 BPTT_LAB_AUTOSTART=true           train on launch (or resume the saved run)
 BPTT_LAB_CHECKPOINT_SECONDS=30    how often the running model is saved
-BPTT_LAB_CONTROL_TOKEN=...        when set, changing the run needs it (DESIGN "Who may drive")
+BPTT_LAB_CONTROL_TOKEN=...        when set, changing the run needs it (app/http/control.py)
 BPTT_LAB_TRAIN='{"hidden_size": 64}'   overrides of the default training config (JSON)
 """
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_inspect.py [--requests 80] [--hidden 256] [--name NAME]
 
-Starts the real server (`uvicorn app.main:app`, one worker) in a subprocess with
+Starts the real server (`python -m app`, one worker) in a subprocess with
 a fresh runs folder and a D_h = 256 model training on the bundled names, waits
 until the run is training, then asks for the Inspect panel's body
 
@@ -23,9 +23,7 @@ The issue's bar: p95 under 100 ms while training runs.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,27 +34,18 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # run as a script: the harness lives beside bench/
+    sys.path.insert(0, str(REPO))
+
+from harness.servers import free_port, start_server_process  # noqa: E402
+
 NAME = "probrachylophosaurus"  # 20 letters, from data/dinosaurs.txt
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, hidden: int, runs: Path) -> subprocess.Popen:
-    env = dict(os.environ)
-    env.update(
-        BPTT_LAB_RUNS_DIR=str(runs),
-        BPTT_LAB_AUTOSTART="true",
-        BPTT_LAB_TRAIN=json.dumps({"hidden_size": hidden, "max_steps": 10_000_000}),
-        BPTT_LAB_CHECKPOINT_SECONDS="3600",
-        PYTHONPATH=str(REPO),
-    )
-    cmd = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
-    cmd += ["--port", str(port), "--log-level", "warning"]
-    return subprocess.Popen(cmd, cwd=REPO, env=env)
+def start_server(port: int, hidden: int, runs: Path) -> subprocess.Popen[bytes]:
+    """`python -m app` on 127.0.0.1:port, training D_h = `hidden` from the start."""
+    train = {"hidden_size": hidden, "max_steps": 10_000_000}
+    return start_server_process(port, runs, train, env={"BPTT_LAB_CHECKPOINT_SECONDS": "3600"})
 
 
 def wait_running(client: httpx.Client, timeout: float = 60.0) -> dict:

@@ -37,6 +37,7 @@ import httpx
 # Run as a script, bench/ is on the path but not the repository root where rnn_core lives.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from harness.servers import start_server_process
 from rnn_core.config import TrainConfig
 from rnn_core.data import bundled_names_path, load_names
 from rnn_core.trainer import Trainer
@@ -73,21 +74,7 @@ def alone_in_a_process(config: TrainConfig, seconds: float) -> tuple[float, floa
 
 def start_server(port: int, runs: str, config: TrainConfig) -> subprocess.Popen[bytes]:
     """`python -m app` on 127.0.0.1:port, training `config` from the start."""
-    env = {
-        **os.environ,
-        "BPTT_LAB_PORT": str(port),
-        "BPTT_LAB_RUNS_DIR": runs,
-        "BPTT_LAB_AUTOSTART": "true",
-        "BPTT_LAB_TRAIN": json.dumps(config.to_dict()),
-        "PYTHONPATH": str(ROOT),
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    return start_server_process(port, runs, config.to_dict())
 
 
 async def wait_until_up(client: httpx.AsyncClient, timeout: float = 30.0) -> None:

@@ -1,4 +1,4 @@
-"""Who may drive the run (DESIGN "Who may drive"): the control token.
+"""Who may drive the run (docs/ARCHITECTURE.md "Who may drive"): the control token.
 
 When BPTT_LAB_CONTROL_TOKEN is set, the routes that change the run (start,
 pause, resume, step, reset, config, the uploads) need it: the API as a bearer

@@ -9,7 +9,7 @@ notes beside its fields) are app/web/errors.py's.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -67,7 +67,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 32 else text[:29] + "..."
 
 
-def human_errors(errors: Sequence[dict[str, Any]]) -> list[FieldError]:
+def human_errors(errors: Sequence[Mapping[str, Any]]) -> list[FieldError]:
     """One plain sentence per pydantic error."""
     out = []
     for err in errors:

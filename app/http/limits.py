@@ -2,14 +2,20 @@
 
 A pure ASGI middleware: a declared Content-Length over the limit gets 413 at
 once, nothing read; a body without one (chunked) is counted as it streams and
-cut off with 413 the moment it passes the limit. Uploads have their own limits
-(settings `max_names_bytes`, `max_checkpoint_bytes`), everything else the
-small `max_body_bytes`.
+cut off with 413 the moment it passes the limit. Upload routes say what they
+take with `@accepts(Upload.CHECKPOINT)` or `@accepts(Upload.NAMES)`, and get
+their own limits (settings `max_checkpoint_bytes`, `max_names_bytes`); every
+other route the small `max_body_bytes`. A limit follows the route
+wherever its path goes: the body is counted when the handler first
+reads it, after routing has put the route's endpoint in the scope.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from enum import Enum
+from typing import Any, TypeVar
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,15 +23,44 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.settings import Settings
 
 MULTIPART_OVERHEAD = 16_384  # boundaries and part headers around an uploaded file
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 
-def body_limit(path: str, settings: Settings) -> int:
-    """The largest body accepted on `path`, in bytes."""
-    if path.endswith("/checkpoint"):
+class Upload(Enum):
+    """What an upload route takes, and so how large its body may be."""
+
+    CHECKPOINT = "checkpoint"
+    NAMES = "names"
+
+
+_UPLOADS: dict[Callable[..., Any], Upload] = {}  # route endpoint -> what it takes
+
+
+def accepts(upload: Upload) -> Callable[[Endpoint], Endpoint]:
+    """Mark a route's endpoint as one taking `upload` (put it under the route decorator)."""
+
+    def mark(endpoint: Endpoint) -> Endpoint:
+        _UPLOADS[endpoint] = upload
+        return endpoint
+
+    return mark
+
+
+def body_limit(endpoint: object, settings: Settings) -> int:
+    """The largest body the route `endpoint` accepts, in bytes."""
+    upload = _UPLOADS.get(endpoint) if callable(endpoint) else None
+    if upload is Upload.CHECKPOINT:
         return settings.max_checkpoint_bytes + MULTIPART_OVERHEAD
-    if path.endswith("/dataset"):
+    if upload is Upload.NAMES:
         return settings.max_names_bytes + MULTIPART_OVERHEAD
     return settings.max_body_bytes
+
+
+def largest_limit(settings: Settings) -> int:
+    """The largest body any route accepts: beyond it a request is refused before routing."""
+    return max(settings.max_body_bytes, settings.max_checkpoint_bytes, settings.max_names_bytes) + (
+        MULTIPART_OVERHEAD
+    )
 
 
 def too_large(limit: int) -> str:
@@ -44,15 +79,20 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = body_limit(scope["path"], self.settings)
         declared = _content_length(scope)
-        if declared is not None and declared > limit:
-            await _refuse(send, limit)
+        if declared is not None and declared > largest_limit(self.settings):
+            await _refuse(send, largest_limit(self.settings))
             return
-        received = 0
+        received, limit = 0, 0
 
         async def counted() -> Message:
-            nonlocal received
+            # The body is first read by the route's handler, after routing put its endpoint in
+            # the scope: that is when its limit is known.
+            nonlocal received, limit
+            if not limit:
+                limit = body_limit(scope.get("endpoint"), self.settings)
+                if declared is not None and declared > limit:
+                    raise HTTPException(413, too_large(limit))
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))

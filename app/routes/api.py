@@ -1,4 +1,4 @@
-"""The JSON API of DESIGN "Public contract of the web app", on the default run.
+"""The JSON API (docs/ARCHITECTURE.md "The web API"), on the default run.
 
 Handlers are plain functions: FastAPI runs them in its thread pool, so waiting
 for the run's lock (at most one training step) never blocks the event loop.
@@ -6,13 +6,14 @@ for the run's lock (at most one training step) never blocks the event loop.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from app.deps import ControlDep, RunDep, ServiceDep
+from app.http.limits import Upload, accepts
 from app.http.schemas import (
     ConfigPatch,
     DatasetOut,
@@ -24,7 +25,7 @@ from app.http.schemas import (
     TrainRequest,
 )
 
-REFUSALS = {
+REFUSALS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": text}
     for code, text in {
         400: "the body cannot be read (not UTF-8 text, or a broken multipart form)",
@@ -93,7 +94,7 @@ def reset(service: ServiceDep) -> StatusOut:
 @router.patch("/train/config", dependencies=json_control)
 def configure(body: ConfigPatch, run: RunDep) -> StatusOut:
     """Change the learning rate (or the step budget) of the run, even while it trains."""
-    run.configure(body.learning_rate, body.max_steps)
+    run.configure(**body.changes())
     return StatusOut.model_validate(run.status())
 
 
@@ -122,6 +123,7 @@ def download_checkpoint(run: RunDep) -> Response:
 
 
 @router.post("/checkpoint", dependencies=control)
+@accepts(Upload.CHECKPOINT)
 async def upload_checkpoint(
     file: Annotated[UploadFile, File(description="a checkpoint .npz")], service: ServiceDep
 ) -> StatusOut:
@@ -132,6 +134,7 @@ async def upload_checkpoint(
 
 
 @router.post("/dataset", dependencies=control)
+@accepts(Upload.NAMES)
 async def upload_dataset(
     file: Annotated[UploadFile, File(description="a names file, one per line")],
     service: ServiceDep,

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams, UploadFile
 
 from app.deps import ControlDep, HubDep, RunDep, ServiceDep
+from app.http.limits import Upload, accepts
 from app.http.schemas import ConfigPatch, FieldError, GenerateRequest, TrainRequest
 from app.training.run import Run
 from app.training.service import TrainingService
@@ -142,6 +143,7 @@ async def uploaded_bytes(request: Request, form_id: str) -> tuple[bytes, str]:
 
 
 @router.post("/dataset", dependencies=[ControlDep])
+@accepts(Upload.NAMES)
 async def dataset(request: Request, service: ServiceDep) -> HTMLResponse:
     """Check and keep an uploaded names file; offer it in the data set menu."""
     data, filename = await uploaded_bytes(request, "dataset")
@@ -156,6 +158,7 @@ async def dataset(request: Request, service: ServiceDep) -> HTMLResponse:
 
 
 @router.post("/checkpoint", dependencies=[ControlDep])
+@accepts(Upload.CHECKPOINT)
 async def checkpoint(request: Request, service: ServiceDep) -> HTMLResponse:
     """Continue from an uploaded checkpoint; a bad one is refused beside the file input."""
     data, _ = await uploaded_bytes(request, "checkpoint")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from app.deps import ServiceDep
 from app.web import templating, urlstate, views
@@ -12,7 +12,7 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, service: ServiceDep) -> HTMLResponse:
+def index(request: Request, service: ServiceDep) -> Response:
     """The Train and Generate panels (and Inspect), configured by the URL."""
     query = request.query_params
     context = views.page_context(

@@ -22,13 +22,14 @@ import itertools
 import json
 import math
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from fastapi.sse import KEEPALIVE_COMMENT, format_sse_event
 
-#: The event kinds of DESIGN "Public contract of the web app".
+#: The event kinds of the stream (docs/ARCHITECTURE.md "The web API").
 EVENT_KINDS = ("progress", "sample", "state")
 PING_SECONDS = 15.0  # between keep-alive comments on an idle stream
 
@@ -108,7 +109,7 @@ class EventHub:
         """The id of the newest event delivered so far (0 before any)."""
         return self._recent[-1].id if self._recent else 0
 
-    def publish(self, kind: str, data: dict[str, Any]) -> None:
+    def publish(self, kind: str, data: Mapping[str, Any]) -> None:
         """Queue an event for every subscriber; safe from any thread, never blocks."""
         loop = self._loop
         if loop is None or self._closed or loop.is_closed():
@@ -119,9 +120,9 @@ class EventHub:
         with contextlib.suppress(RuntimeError):  # the loop closed since the check
             loop.call_soon_threadsafe(self._deliver, kind, data)
 
-    def _deliver(self, kind: str, data: dict[str, Any]) -> None:
+    def _deliver(self, kind: str, data: Mapping[str, Any]) -> None:
         """On the loop: number the event, remember it, put it in every queue."""
-        event = Event(next(self._ids), kind, data)
+        event = Event(next(self._ids), kind, dict(data))
         self._recent.append(event)
         for queue in self._queues:
             self._offer(queue, event)

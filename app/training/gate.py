@@ -17,29 +17,37 @@ from contextlib import contextmanager
 COURTESY_SECONDS = 0.001  # the trainer's pause after a step while a request waits or reads
 
 
+class _Count:
+    """How many requests are in one kind of wait, counted safely from many threads."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Count one more for the duration of the block."""
+        with self._lock:
+            self.value += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.value -= 1
+
+
 class Gate:
     """A run's lock, and the signals that make its training thread step aside."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self._waiting = 0  # requests waiting for the lock
-        self._readers = 0  # requests computing on a snapshot
-        self._count_lock = threading.Lock()
-
-    @contextmanager
-    def _counted(self, which: str) -> Iterator[None]:
-        with self._count_lock:
-            setattr(self, which, getattr(self, which) + 1)
-        try:
-            yield
-        finally:
-            with self._count_lock:
-                setattr(self, which, getattr(self, which) - 1)
+        self._waiting = _Count()  # requests waiting for the lock
+        self._readers = _Count()  # requests computing on a snapshot
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
         """Hold the lock, asking the training thread to make way (every waiter counts)."""
-        with self._counted("_waiting"):
+        with self._waiting.held():
             self.lock.acquire()
         try:
             yield
@@ -49,7 +57,7 @@ class Gate:
     @contextmanager
     def reading(self) -> Iterator[None]:
         """Compute on a snapshot (no lock) while the trainer slows down for us."""
-        with self._counted("_readers"):
+        with self._readers.held():
             yield
 
     @contextmanager
@@ -57,5 +65,5 @@ class Gate:
         """Hold the lock for one training step, then step aside if someone waits or reads."""
         with self.lock:
             yield
-        if self._waiting or self._readers:
+        if self._waiting.value or self._readers.value:
             time.sleep(COURTESY_SECONDS)

@@ -30,3 +30,19 @@ env.globals["ui"] = env.get_template("partials/ui.html").module
 def render(template: str, block: str, context: Mapping[str, Any]) -> Markup:
     """One block of `template`, rendered alone."""
     return Markup(render_block(env, template, block, dict(context)))
+
+
+#: The scripts set-up puts in static/vendor (from npm); without them the page never goes live.
+VENDOR_SCRIPTS = ("vendor/htmx.min.js", "vendor/hx-sse.min.js")
+SETUP_HINT = "run ./scripts/setup.sh (it installs htmx from npm), then restart the server"
+
+
+def missing_scripts(static_dir: Path = STATIC_DIR) -> list[str]:
+    """The vendored scripts that are not in place, as paths under static/."""
+    return [f"static/{name}" for name in VENDOR_SCRIPTS if not (static_dir / name).is_file()]
+
+
+def note_missing_scripts(missing: list[str]) -> None:
+    """Have every page say which scripts are missing (base.html shows it at the top)."""
+    env.globals["missing_scripts"] = missing
+    env.globals["setup_hint"] = SETUP_HINT

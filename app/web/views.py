@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
+from pydantic import BaseModel
 
 from app.http.schemas import FieldError, GenerateRequest, TrainRequest
 from app.training.run import Run
@@ -66,6 +67,26 @@ def form_values(
     return values
 
 
+def form_limits(model: type[BaseModel]) -> dict[str, dict[str, str]]:
+    """Each field's bounds as HTML input attributes (min, max, maxlength), read off `model`'s schema."""
+    names = {"minimum": "min", "maximum": "max", "maxLength": "maxlength"}
+    out = {}
+    for name, prop in model.model_json_schema()["properties"].items():
+        merged = {k: v for part in (prop, *prop.get("anyOf", ())) for k, v in part.items()}
+        out[name] = {
+            names[k]: f"{v:g}" if isinstance(v, float) else str(v) for k, v in merged.items() if k in names
+        }
+    return out
+
+
+def _plain(value: float) -> str:
+    """512.0 as "512", 0.5 as "0.5"."""
+    return str(int(value)) if float(value).is_integer() else repr(value)
+
+
+LIMITS = {"train": form_limits(TrainRequest), "generate": form_limits(GenerateRequest)}
+
+
 def config_values(run: Run) -> dict[str, str]:
     """The training form filled with the run's own configuration."""
     config = run.trainer.config.to_dict()
@@ -102,6 +123,7 @@ def page_context(
         "generated": None,
         "datasets": dataset_choices(service),
         "choices": {"activation": activation_names(), "optimizer": tuple(OPTIMIZERS)},
+        "limits": LIMITS,
         "control_locked": service.settings.control_token is not None,
     }
 

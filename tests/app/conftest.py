@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
 from app.main import create_app
 from app.settings import Settings
+from harness.servers import LiveServer, free_port, start_live_server
+
+__all__ = ["LiveServer", "free_port", "start_live_server"]  # the tests import them from here
 
 #: Debian's Chromium and the flags that keep it quiet and offline in a container.
 CHROMIUM = "/usr/bin/chromium"
@@ -69,47 +66,6 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class LiveServer:
-    """A uvicorn server on 127.0.0.1 in a thread of the test process."""
-
-    url: str
-    app: FastAPI
-    server: uvicorn.Server
-    thread: threading.Thread
-
-    def stop(self) -> None:
-        """Ask uvicorn to stop and wait for it (streams are cut by the short graceful timeout)."""
-        self.app.state.hub.close()
-        self.server.should_exit = True
-        self.thread.join(15)
-
-
-def start_live_server(settings: Settings) -> LiveServer:
-    """Serve a new app for `settings` and wait until it answers."""
-    app = create_app(settings)
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    return LiveServer(f"http://127.0.0.1:{port}", app, server, thread)
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A live server for the module, training the tiny config from the start."""
@@ -141,5 +97,5 @@ def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
 
 
 def by(page: Page, testid: str) -> Locator:
-    """The element with this data-testid (DESIGN's stable hooks)."""
+    """The element with this data-testid (the stable hooks of docs/ARCHITECTURE.md)."""
     return page.get_by_test_id(testid)

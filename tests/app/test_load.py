@@ -1,7 +1,7 @@
 """Load, the short form of bench/bench_load.py: 30 SSE clients and 10 generate requests a second for 5 s.
 
 Against a live server in this process, so the fan-out can be looked at while
-the load runs: no request fails, no stream is lost, every queue stays within
+the load runs (harness/load.py drives it): no request fails, no stream is lost, every queue stays within
 its bound, the replay ring and the loss history too, and when the clients
 leave, their queues go with them.
 """
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.bench_load import drive
+from harness.load import drive
 
 from .conftest import TINY, LiveServer, make_settings, start_live_server
 

@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from rnn_core.config import TrainConfig
+from rnn_core.config import TrainConfig, config_fields
 
 
 def test_defaults_are_valid_and_frozen():
@@ -51,8 +51,36 @@ def test_validate_names_the_field(field, value):
         config.validate()
 
 
-def test_clipping_may_be_off():
-    TrainConfig(clip_value=None, clip_norm=None).validate()
+def test_clipping_may_be_off_but_not_zero():
+    off = TrainConfig(clip_value=None, clip_norm=None)
+    assert off.validate() is off
+    for field in ("clip_value", "clip_norm"):
+        with pytest.raises(ValueError, match=field):
+            dataclasses.replace(TrainConfig(), **{field: 0.0}).validate()
+
+
+def test_every_field_is_declared_with_help_and_a_default_within_its_bounds():
+    specs = config_fields()
+    assert [s.name for s in specs] == [f.name for f in dataclasses.fields(TrainConfig)]
+    for spec in specs:
+        assert spec.help and "\n" not in spec.help, spec.name
+        assert spec.default == getattr(TrainConfig(), spec.name)
+        b = spec.bounds
+        if spec.default is not None and b.choices is None and spec.kind is not str:
+            assert b.ge is None or spec.default >= b.ge, spec.name
+            assert b.gt is None or spec.default > b.gt, spec.name
+            assert b.le is None or spec.default <= b.le, spec.name
+            assert b.lt is None or spec.default < b.lt, spec.name
+    kinds = {s.name: (s.kind, s.optional) for s in specs}
+    assert kinds["hidden_size"] == (int, False) and kinds["clip_norm"] == (float, True)
+
+
+def test_the_bounds_refuse_by_name_at_either_end():
+    with pytest.raises(ValueError, match="hidden_size must be at most 512"):
+        TrainConfig(hidden_size=513).validate()
+    with pytest.raises(ValueError, match="momentum must be less than 1"):
+        TrainConfig(momentum=1.0).validate()
+    assert TrainConfig(hidden_size=512, momentum=0.0).validate().hidden_size == 512
 
 
 def test_dict_round_trip_through_json():

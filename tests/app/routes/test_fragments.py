@@ -7,7 +7,7 @@ import time
 
 from fastapi.testclient import TestClient
 
-from .conftest import TINY
+from ..conftest import TINY
 
 HX = {"HX-Request": "true", "HX-Current-URL": "http://testserver/?scale=log&g_count=3"}
 

@@ -11,11 +11,8 @@ moments) and the loss history, and it deletes the leftovers unread.
 from __future__ import annotations
 
 import io
-import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,41 +23,27 @@ import numpy as np
 import pytest
 
 from app.training.storage import CHECKPOINT_FILE
+from harness.servers import free_port, start_server_process, wait_until_up
 from rnn_core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 
-from .conftest import TINY, free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+from ..conftest import TINY
 
 
 @contextmanager
 def server(runs: Path, log: Path, autostart: bool) -> Iterator[tuple[subprocess.Popen[bytes], httpx.Client]]:
     """`python -m app` on a free port of 127.0.0.1, and a client for it; killed on the way out."""
     port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "OPENBLAS_NUM_THREADS": "1",
-        "BPTT_LAB_HOST": "127.0.0.1",
-        "BPTT_LAB_PORT": str(port),
-        "BPTT_LAB_RUNS_DIR": str(runs),
-        "BPTT_LAB_CHECKPOINT_SECONDS": "0.5",
-        "BPTT_LAB_AUTOSTART": "true" if autostart else "false",
-        "BPTT_LAB_TRAIN": json.dumps({**TINY, "optimizer": "adam", "learning_rate": 0.01}),
-    }
+    train = {**TINY, "optimizer": "adam", "learning_rate": 0.01}
+    env = {"BPTT_LAB_CHECKPOINT_SECONDS": "0.5", "BPTT_LAB_AUTOSTART": "true" if autostart else "false"}
     with log.open("ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env, stdout=out, stderr=out)
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+        proc = start_server_process(port, runs, train, env=env, output=out)
+    url = f"http://127.0.0.1:{port}"
+    client = httpx.Client(base_url=url, timeout=30)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the server did not start:\n" + log.read_text()
-            try:
-                if client.get("/api/status").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        try:
+            wait_until_up(url, proc)
+        except RuntimeError as exc:
+            raise AssertionError(f"{exc}:\n{log.read_text()}") from None
         yield proc, client
     finally:
         client.close()
@@ -146,7 +129,7 @@ def test_an_unreadable_checkpoint_is_set_aside_not_overwritten(tmp_path: Path) -
 
     from app.main import create_app
 
-    from .conftest import make_settings
+    from ..conftest import make_settings
 
     folder = tmp_path / "runs" / "default"
     folder.mkdir(parents=True)
@@ -170,7 +153,7 @@ def test_a_restart_finds_the_data_set_its_checkpoint_was_trained_on(tmp_path: Pa
     from app.main import create_app
     from app.training.storage import RUN_FILE
 
-    from .conftest import make_settings
+    from ..conftest import make_settings
 
     settings, folder = make_settings(tmp_path / "runs"), tmp_path / "runs" / "default"
     with TestClient(create_app(settings)) as client:

@@ -27,7 +27,7 @@ from app.training.states import RunState
 from app.training.storage import CHECKPOINT_FILE
 from rnn_core.checkpoint import load_checkpoint
 
-from .conftest import TINY, LiveServer, make_settings, start_live_server
+from ..conftest import TINY, LiveServer, make_settings, start_live_server
 
 FEW = b"abba\nbaab\ncab\nabc\nbac\ncabba\nacca\n"  # a data set of three letters: V = 4
 THREADS, ACTIONS = 8, 30

@@ -14,7 +14,7 @@ from httpx_sse import ServerSentEvent, connect_sse
 
 from app.training.events import PING, EventHub
 
-from .conftest import LiveServer
+from ..conftest import LiveServer
 
 
 # ----------------------------------------------------------------- the hub alone

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 
 from app.web import urlstate
 
-STATIC = Path(__file__).resolve().parents[2] / "static"
+STATIC = Path(__file__).resolve().parents[3] / "static"
 
-#: The data-testid hooks of DESIGN that belong to the Train and Generate panels.
+#: The data-testid hooks (docs/ARCHITECTURE.md "Test hooks") that belong to the Train and Generate panels.
 HOOKS = [
     "train-state",
     "train-loss",

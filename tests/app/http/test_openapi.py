@@ -8,7 +8,7 @@ phases, a fixed seed. The server guards its run with a control token, so the
 bearer scheme is in the schema and the auth checks have something to check;
 schemathesis sends the token.
 
-The event stream is left out (it never ends). tests/app/schemathesis.toml
+The event stream is left out (it never ends). tests/app/http/schemathesis.toml
 counts a 422 as a right answer to schema-valid uploads and inspected names
 (a schema cannot say which bytes make a checkpoint, nor which letters the
 model knows); every check still runs on them.
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import make_settings, start_live_server
+from ..conftest import make_settings, start_live_server
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 TOKEN = "schema-test-token"

@@ -15,7 +15,7 @@ from rnn_core.checkpoint import load_checkpoint, save_checkpoint
 from rnn_core.config import TrainConfig
 from rnn_core.data import bundled_names_path, load_names
 
-from .conftest import TINY, make_settings
+from ..conftest import TINY, make_settings
 
 
 def wait_for_step(client: TestClient, at_least: int, timeout: float = 20.0) -> dict:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 import logging
 import shutil
+import statistics
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,12 +19,11 @@ from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, expect
 
-import app.http.control
-from app.http.control import check_control, exposure_warning, is_loopback
+from app.http.control import check_control, exposure_warning, is_loopback, token_matches
 from app.main import create_app
 from app.settings import Settings
 
-from .conftest import CHROMIUM, TINY, LiveServer, make_settings, start_live_server
+from ..conftest import CHROMIUM, TINY, LiveServer, make_settings, start_live_server
 
 TOKEN = "teacher-only-7f3a"
 RIGHT = {"Authorization": f"Bearer {TOKEN}"}
@@ -106,18 +107,24 @@ def test_watching_generating_inspecting_and_downloading_stay_open(client: TestCl
     assert client.get("/fragments/chart").status_code == 200
 
 
-def test_tokens_are_compared_in_constant_time(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    compared: list[tuple[bytes, bytes]] = []
-    real = app.http.control.hmac.compare_digest
+def test_a_token_is_compared_in_time_that_does_not_depend_on_where_it_differs() -> None:
+    """A guess wrong in its first character takes as long to refuse as one wrong in its last.
 
-    def spy(a: bytes, b: bytes) -> bool:
-        compared.append((a, b))
-        return real(a, b)
-
-    monkeypatch.setattr(app.http.control.hmac, "compare_digest", spy)
-    client.post("/api/train/step", headers={"Authorization": "Bearer guess"})
-    client.post("/api/train/step", headers=RIGHT)
-    assert compared == [(b"guess", TOKEN.encode()), (TOKEN.encode(), TOKEN.encode())]
+    With a long token a naive comparison (`given == expected`) stops at the first
+    difference and refuses the first guess a thousand times faster; a constant-time
+    one does not. The medians of interleaved trials are compared with a wide margin.
+    """
+    expected = "t" * 4_000_000
+    early, late = "x" + expected[1:], expected[:-1] + "x"
+    times: dict[str, list[float]] = {"early": [], "late": []}
+    for _ in range(25):
+        for label, guess in (("early", early), ("late", late)):
+            started = time.perf_counter()
+            assert not token_matches(guess, expected)
+            times[label].append(time.perf_counter() - started)
+    ratio = statistics.median(times["late"]) / statistics.median(times["early"])
+    assert 1 / 3 < ratio < 3, ratio
+    assert token_matches(expected, expected) and not token_matches(expected[:-1], expected)
 
 
 def test_the_schema_declares_the_bearer_scheme_only_when_a_token_is_set(

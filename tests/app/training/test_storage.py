@@ -24,7 +24,7 @@ from app.main import create_app
 from app.training.storage import CHECKPOINT_FILE
 from rnn_core.checkpoint import load_checkpoint
 
-from .conftest import make_settings
+from ..conftest import make_settings
 
 
 def fail_with(code: int) -> Callable[..., None]:

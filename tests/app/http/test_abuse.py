@@ -5,7 +5,7 @@ the request up: a huge declared Content-Length is answered 413 at once, with
 not one byte of the body sent; a chunked body without Content-Length is cut
 off with 413 soon after it passes the limit, long before its end. Through all
 of it the server keeps training and answering. (schemathesis, in
-test_schema.py, throws everything else at the API.)
+test_openapi.py, throws everything else at the API.)
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from .conftest import LiveServer, make_settings, start_live_server
+from ..conftest import LiveServer, make_settings, start_live_server
 
 LIMITS = {"max_body_bytes": 2_000, "max_names_bytes": 4_000, "max_checkpoint_bytes": 20_000}
 MULTIPART_SLACK = 16_384  # app/http/limits.py allows this much around an uploaded file

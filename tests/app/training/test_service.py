@@ -15,7 +15,7 @@ from app.settings import Settings, get_settings
 from app.training.run import Run
 from app.training.storage import CHECKPOINT_FILE
 
-from .conftest import TINY, make_settings
+from ..conftest import TINY, make_settings
 
 
 def run_of(client: TestClient) -> Run:

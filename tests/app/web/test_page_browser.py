@@ -15,7 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import CHROMIUM, RESULTS, LiveServer, by
+from ..conftest import CHROMIUM, RESULTS, LiveServer, by
 
 pytestmark = [
     pytest.mark.browser,
