@@ -1,6 +1,6 @@
 """rnn_core: the seed's recurrent network in NumPy, with exact BPTT and gamma tracing.
 
-The public contract (DESIGN "Public contract of rnn_core"):
+The public contract (docs/ARCHITECTURE.md "The public contract of rnn_core"):
 
     from rnn_core import Vocab, RNN, trace_gammas, sample, save_checkpoint, load_checkpoint
 """

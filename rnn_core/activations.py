@@ -1,21 +1,27 @@
-"""The hidden-layer activations sigma of Eq. 1.2 and their derivatives sigma'.
+"""The hidden-layer activations sigma of Eq. 1.2 and their derivatives sigma' (Eq. 5.1.1).
 
 Each derivative is computed from h = sigma(z) alone (sigmoid: h(1-h),
-tanh: 1-h^2, relu: 1 where h > 0), so the forward pass need not keep z.
+tanh: 1-h^2, relu: 1 where h > 0), so the training pass need not keep z.
 All functions write into ``out`` so the hot loop allocates nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-Array = np.ndarray
+from .arrays import FloatArray
 
 
-def _sigmoid(z: Array, out: Array) -> Array:
+class ArrayMap(Protocol):
+    """An element-wise function that writes its result into ``out`` and returns it."""
+
+    def __call__(self, x: FloatArray, /, out: FloatArray) -> FloatArray: ...
+
+
+def _sigmoid(z: FloatArray, out: FloatArray) -> FloatArray:
     """sigma(z) = 1 / (1 + e^-z), in place when ``out is z``."""
     np.negative(z, out=out)
     np.exp(out, out=out)
@@ -24,29 +30,33 @@ def _sigmoid(z: Array, out: Array) -> Array:
     return out
 
 
-def _sigmoid_prime(h: Array, out: Array) -> Array:
+def _sigmoid_prime(h: FloatArray, out: FloatArray) -> FloatArray:
     """sigma'(z) = sigma(z)(1 - sigma(z)) = h(1 - h); at most 1/4."""
     np.subtract(1.0, h, out=out)
     out *= h
     return out
 
 
-def _tanh(z: Array, out: Array) -> Array:
-    return np.tanh(z, out=out)
+def _tanh(z: FloatArray, out: FloatArray) -> FloatArray:
+    """sigma(z) = tanh(z)."""
+    np.tanh(z, out=out)
+    return out
 
 
-def _tanh_prime(h: Array, out: Array) -> Array:
+def _tanh_prime(h: FloatArray, out: FloatArray) -> FloatArray:
     """tanh'(z) = 1 - tanh(z)^2 = 1 - h^2; at most 1."""
     np.multiply(h, h, out=out)
     np.subtract(1.0, out, out=out)
     return out
 
 
-def _relu(z: Array, out: Array) -> Array:
-    return np.maximum(z, 0.0, out=out)
+def _relu(z: FloatArray, out: FloatArray) -> FloatArray:
+    """sigma(z) = max(z, 0)."""
+    np.maximum(z, 0.0, out=out)
+    return out
 
 
-def _relu_prime(h: Array, out: Array) -> Array:
+def _relu_prime(h: FloatArray, out: FloatArray) -> FloatArray:
     """relu'(z) = 1 where z > 0, else 0 (h > 0 exactly when z > 0)."""
     np.greater(h, 0.0, out=out)
     return out
@@ -57,8 +67,8 @@ class Activation:
     """sigma and sigma' of one activation, and the bound on sigma' that the page explains."""
 
     name: str
-    sigma: Callable[[Array, Array], Array]
-    sigma_prime: Callable[[Array, Array], Array]
+    sigma: ArrayMap  # Eq. 1.2
+    sigma_prime: ArrayMap  # Eq. 5.1.1, from h = sigma(z)
     max_slope: float
 
 

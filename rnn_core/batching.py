@@ -1,6 +1,6 @@
 """Pack a batch of names of different lengths into time-major rows with no padding.
 
-A name of n characters is T = n + 1 steps (DESIGN "Names as sequences"): the
+A name of n characters is T = n + 1 steps (docs/ARCHITECTURE.md "Names as sequences"): the
 inputs are the start marker then c1..cn, the targets are c1..cn then the end
 token. Names are sorted by length, longest first, so the names still running
 at step t are always the first ``n_active[t]`` of them. Every step's rows are
@@ -20,18 +20,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .arrays import IndexArray
+
 
 @dataclass(frozen=True)
 class Batch:
     """Index arrays describing B names packed step by step (0-based steps here)."""
 
-    order: np.ndarray  # (B,) position in the caller's list of each sorted name
-    lengths: np.ndarray  # (B,) T of each sorted name, descending
-    n_active: np.ndarray  # (T_max,) names still running at each step
-    offsets: np.ndarray  # (T_max + 1,) first row of each step; offsets[-1] == N
-    x_idx: np.ndarray  # (N,) input index per row: a character id, or V for the start marker
-    y_idx: np.ndarray  # (N,) target character id per row (the end token on a name's last step)
-    prev_idx: np.ndarray  # (N - n_active[0],) row of h(t-1) for every row of steps t >= 1
+    order: IndexArray  # (B,) position in the caller's list of each sorted name
+    lengths: IndexArray  # (B,) T of each sorted name, descending
+    n_active: IndexArray  # (T_max,) names still running at each step
+    offsets: IndexArray  # (T_max + 1,) first row of each step; offsets[-1] == N
+    x_idx: IndexArray  # (N,) input index per row: a character id, or V for the start marker
+    y_idx: IndexArray  # (N,) target character id per row (the end token on a name's last step)
+    prev_idx: IndexArray  # (N - n_active[0],) row of h(t-1) for every row of steps t >= 1
 
     @property
     def n_rows(self) -> int:

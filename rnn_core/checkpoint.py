@@ -1,8 +1,9 @@
 """Checkpoints: one self-describing `.npz` file, written atomically, loaded all or nothing.
 
-The layout and its checks live in `checkpoint_format`. Writing goes through a
-temporary file in the target's folder (flush, fsync, rename, fsync the folder),
-so a crash leaves the old file or the new one, never a torn one. Loading reads
+The layout and its checks live in `checkpoint_format`. Writing goes through
+`fileio.atomic_write_bytes` (a temporary file in the target's folder, flush,
+fsync, rename, fsync the folder), so a crash leaves the old file or the new
+one, never a torn one. Loading reads
 with `allow_pickle=False` and checks everything before it builds anything, so a
 bad file raises `CheckpointError` naming the problem and never yields a
 half-loaded model.
@@ -10,14 +11,12 @@ half-loaded model.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, TypedDict, Unpack
+from typing import IO, Any, TypedDict, Unpack, cast
 
 import numpy as np
 
@@ -33,6 +32,7 @@ from .checkpoint_format import (
     validate_archive,
 )
 from .config import TrainConfig
+from .fileio import atomic_write_bytes
 from .model import RNN
 from .vocab import Vocab
 
@@ -124,7 +124,8 @@ def checkpoint_bytes(model: RNN, vocab: Vocab, **state: Unpack[RunState]) -> byt
         raise CheckpointError(f"refusing to save: metadata is not plain JSON ({exc})") from None
     arrays[META_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    # cast: numpy's stub types every keyword like its own `allow_pickle: bool`.
+    np.savez(buffer, **cast(dict[str, Any], arrays))
     return buffer.getvalue()
 
 
@@ -140,34 +141,10 @@ def save_checkpoint(
     the old file or the new one, never a torn one.
     """
     payload = checkpoint_bytes(model, vocab, **state)
-    if hasattr(path, "write"):
-        path.write(payload)  # type: ignore[union-attr]
-        return
-    atomic_write_bytes(Path(path), payload)  # type: ignore[arg-type]
-
-
-def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write `payload` to `path` via a same-folder temporary file, fsync, rename, fsync folder."""
-    folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # not every platform can fsync a folder
-        dir_fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    if isinstance(path, str | os.PathLike):
+        atomic_write_bytes(path, payload)
+    else:
+        path.write(payload)
 
 
 # --------------------------------------------------------------------- reading
@@ -186,12 +163,12 @@ def load_checkpoint(source: Source, *, max_unpacked_bytes: int = MAX_UNPACKED_BY
 def _read_bytes(source: Source) -> bytes:
     if isinstance(source, bytes | bytearray | memoryview):
         return bytes(source)
-    if hasattr(source, "read"):
-        data = source.read()  # type: ignore[union-attr]
+    if not isinstance(source, str | os.PathLike):
+        data = source.read()
         if not isinstance(data, bytes | bytearray):
             raise CheckpointError("checkpoint must be read from a binary file")
         return bytes(data)
-    path = Path(source)  # type: ignore[arg-type]
+    path = Path(source)
     try:
         return path.read_bytes()
     except OSError as exc:

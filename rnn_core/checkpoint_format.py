@@ -23,7 +23,7 @@ import io
 import json
 import math
 import zipfile
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -175,7 +175,7 @@ def validate_archive(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> dic
 
 # ------------------------------------------------------------------ the checks
 def _param_shapes(V: int, D_h: int) -> dict[str, tuple[int, ...]]:
-    """The DESIGN shapes: W_h (D_h, D_h), W_x (D_h, V), b1 (D_h,), U (V, D_h), b2 (V,)."""
+    """The model's shapes: W_h (D_h, D_h), W_x (D_h, V), b1 (D_h,), U (V, D_h), b2 (V,)."""
     return {"W_h": (D_h, D_h), "W_x": (D_h, V), "b1": (D_h,), "U": (V, D_h), "b2": (V,)}
 
 
@@ -273,9 +273,9 @@ def _require(data: dict[str, Any], key: str, kind: type, where: str = "") -> Any
     return value
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_real(value: Any) -> bool:
+def _is_real(value: object) -> TypeGuard[int | float]:
     return _is_int(value) or (isinstance(value, float) and math.isfinite(value))

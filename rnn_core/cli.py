@@ -26,11 +26,12 @@ from .activations import activation_names
 from .checkpoint import CheckpointError, load_checkpoint
 from .config import TrainConfig, config_fields
 from .data import NamesError, bundled_names_path, load_names
+from .events import EvalInfo, SampleInfo, StepInfo
 from .gradcheck import DEFAULT_EPS, check_gradients
+from .inspect_report import build_report
 from .inspect_text import render_inspect
 from .model import RNN
 from .sampling import sample_with_log_probs
-from .trace import trace_gammas
 from .trainer import DivergedError, Trainer
 from .vocab import Vocab, VocabError
 
@@ -149,12 +150,12 @@ class _ProgressMeter:
     def __init__(self) -> None:
         self.loss_sum = self.chars = self.seconds = 0.0
 
-    def on_step_end(self, _trainer: Trainer, info: dict[str, Any]) -> None:
+    def on_step_end(self, _trainer: Trainer, info: StepInfo) -> None:
         self.loss_sum += info["train_loss"] * info["chars"]
         self.chars += info["chars"]
         self.seconds += info["seconds"]
 
-    def on_evaluation(self, _trainer: Trainer, info: dict[str, Any]) -> None:
+    def on_evaluation(self, _trainer: Trainer, info: EvalInfo) -> None:
         train = self.loss_sum / self.chars if self.chars else math.nan
         speed = self.chars / self.seconds if self.seconds else math.nan
         print(
@@ -165,7 +166,7 @@ class _ProgressMeter:
         self.loss_sum = self.chars = self.seconds = 0.0
 
 
-def _print_samples(_trainer: Trainer, info: dict[str, Any]) -> None:
+def _print_samples(_trainer: Trainer, info: SampleInfo) -> None:
     print(f"  samples at step {info['step']}: {', '.join(info['names'])}", flush=True)
 
 
@@ -196,8 +197,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if name:
         load_names([name])  # refuse a bad character before any model is loaded or trained
     model, vocab = _load_model(args)
-    trace = trace_gammas(model, vocab.encode(name))
-    print(render_inspect(trace, vocab, name, model=model))
+    report = build_report(model, vocab, name)
+    print(render_inspect(report.trace, vocab, name, report=report))
     return 0
 
 

@@ -4,33 +4,26 @@
 table (t, input x(t), target y(t), J(t), |gamma_t(t)|, |gamma(t)|) and the
 T x T grid of |gamma_t(k)| (row t: the loss step J(t); column k: the hidden
 state h(k); "." where k > t, since J(t) does not depend on later states).
-Given the model, it goes on with the rest of the Inspect view of
-rnn_core.inspect_report (`render_sections`); `render_report` writes that whole
-view from a report.
+Given the report (rnn_core.inspect_report) it goes on with the rest of the
+Inspect view (`render_sections`); `render_report` writes that whole view from
+a report alone.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from .model import RNN
+from .arrays import F64Array
+from .inspect_report import InspectReport
 from .trace import GammaTrace
 from .vocab import Vocab
 
-if TYPE_CHECKING:  # inspect_report imports this module
-    from .inspect_report import InspectReport
 
-START = "<start>"
-END = "<end>"
-
-
-def render_inspect(trace: GammaTrace, vocab: Vocab, name: str, model: RNN | None = None) -> str:
+def render_inspect(trace: GammaTrace, vocab: Vocab, name: str, report: InspectReport | None = None) -> str:
     """The step table and the |gamma_t(k)| grid of `trace`, as text.
 
-    Given the `model` the trace came from, the rest of the Inspect view follows
-    (rnn_core.inspect_report): the top guesses per step, the seed's accumulation
+    Given the `report` of the same name (``build_report``), the rest of the
+    Inspect view follows: the top guesses per step, the seed's accumulation
     table, the decay of |gamma_t(k)| under every activation and a gradient check.
     """
     text = "\n".join(
@@ -42,11 +35,9 @@ def render_inspect(trace: GammaTrace, vocab: Vocab, name: str, model: RNN | None
             render_gamma_grid(trace.gamma_norms),
         ]
     )
-    if model is None:
+    if report is None:
         return text
-    from .inspect_report import build_report  # it imports this module
-
-    return text + "\n\n" + render_sections(build_report(model, vocab, name))
+    return text + "\n\n" + render_sections(report)
 
 
 def _header(trace: GammaTrace, name: str) -> str:
@@ -56,15 +47,6 @@ def _header(trace: GammaTrace, name: str) -> str:
     )
 
 
-def char_label(vocab: Vocab, index: int) -> str:
-    """A character index as shown in tables: the letter, <start> for x(1) = 0, <end> for the end."""
-    if index >= vocab.size:
-        return START
-    if index == vocab.end_id:
-        return END
-    return vocab.chars[index]
-
-
 def render_step_table(trace: GammaTrace, vocab: Vocab) -> str:
     """One row per step t: x(t), y(t), J(t) (Eq. 3.2), |gamma_t(t)| and |gamma(t)| = |dJ/dh(t)|."""
     own = np.linalg.norm(trace.gamma[np.arange(trace.T), np.arange(trace.T)], axis=1)
@@ -72,14 +54,14 @@ def render_step_table(trace: GammaTrace, vocab: Vocab) -> str:
     lines = [f"{'t':>3}  {'x(t)':<7}  {'y(t)':<7}  {'J(t)':>8}  {'|gamma_t(t)|':>12}  {'|gamma(t)|':>12}"]
     for t in range(trace.T):
         lines.append(
-            f"{t + 1:>3}  {char_label(vocab, int(trace.inputs[t])):<7}  "
-            f"{char_label(vocab, int(trace.targets[t])):<7}  {trace.step_loss[t]:>8.4f}  "
+            f"{t + 1:>3}  {vocab.label(int(trace.inputs[t])):<7}  "
+            f"{vocab.label(int(trace.targets[t])):<7}  {trace.step_loss[t]:>8.4f}  "
             f"{own[t]:>12.4e}  {accumulated[t]:>12.4e}"
         )
     return "\n".join(lines)
 
 
-def render_gamma_grid(norms: np.ndarray) -> str:
+def render_gamma_grid(norms: F64Array) -> str:
     """The (T, T) matrix |gamma_t(k)| (row t, column k) as a text grid; "." where k > t."""
     T = norms.shape[0]
     width = 8

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .model import RNN
+from .model import RNN, softmax
 from .vocab import Vocab
 
 
@@ -30,13 +30,6 @@ class SampledName:
     def log_prob_per_char(self) -> float:
         """log_prob divided by the steps it covers (minus the nats per character)."""
         return self.log_prob / max(self.steps, 1)
-
-
-def _softmax_rows(theta: np.ndarray) -> np.ndarray:
-    theta = theta - theta.max(axis=1, keepdims=True)
-    np.exp(theta, out=theta)
-    theta /= theta.sum(axis=1, keepdims=True)
-    return theta
 
 
 def sample_with_log_probs(
@@ -59,47 +52,41 @@ def sample_with_log_probs(
     if len(prefix_ids) > max_length:
         raise ValueError(f"prefix is {len(prefix_ids)} characters, longer than max_length {max_length}")
     rng = np.random.default_rng(seed)
-    m = model.astype(np.float64) if model.dtype != np.float64 else model
-    W_h_T, U_T = m.W_h.T, m.U.T
-
-    def step(h: np.ndarray, x_term: np.ndarray) -> np.ndarray:
-        """Eq. 1.1-1.2 for every row."""
-        z = h @ W_h_T + x_term
-        return m.act.sigma(z, out=z)
-
-    h = step(np.zeros((n, m.hidden_size)), m.b1)  # x(1) = 0: the start
-    log_prob = np.zeros(n)
-    for c in prefix_ids:  # the prefix is given, but still scored
-        y_hat = _softmax_rows(h @ U_T + m.b2)
-        log_prob += np.log(y_hat[:, c])
-        h = step(h, m.W_x[:, c] + m.b1)
-
+    m = model.in_float64()
+    cell = m.cell(rows=n)  # the forward pass's own pieces: input gather, unit step, output layer
     written: list[list[int]] = [[] for _ in range(n)]
-    # Rows still writing; a name already max_length long draws nothing more.
-    running = np.arange(n) if len(prefix_ids) < max_length else np.arange(0)
+    log_prob = np.zeros(n)
     steps = np.full(n, len(prefix_ids))
     ended = np.zeros(n, dtype=bool)
-    while running.size:
-        theta = h[running] @ U_T + m.b2
-        y_hat = _softmax_rows(theta.copy())  # the model's own probabilities, Eq. 3.1
-        if temperature == 0:
-            chosen = theta.argmax(axis=1)
-        else:
-            p = _softmax_rows(theta / temperature)
-            cdf = np.cumsum(p, axis=1)
-            u = rng.random(len(running))[:, None] * cdf[:, -1:]
-            chosen = np.minimum((cdf <= u).sum(axis=1), m.vocab_size - 1)
-        log_prob[running] += np.log(y_hat[np.arange(len(running)), chosen])
-        steps[running] += 1
-        stop = chosen == m.end_id
-        ended[running[stop]] = True
-        for row, c in zip(running[~stop], chosen[~stop], strict=True):
-            written[row].append(int(c))
-        running, chosen = running[~stop], chosen[~stop]
-        full = np.array([len(prefix_ids) + len(written[r]) >= max_length for r in running], bool)
-        running, chosen = running[~full], chosen[~full]
-        if running.size:
-            h[running] = step(h[running], m.W_x[:, chosen].T + m.b1)
+    with np.errstate(over="ignore"):  # as in RNN.forward: sigmoid's e^-z may overflow harmlessly
+        h = cell.step(cell.inputs(np.full(n, m.start_id)))  # h(1): x(1) = 0 is the start
+        for c in prefix_ids:  # the prefix is given, but still scored
+            y_hat, _ = softmax(cell.theta(h))  # Eq. 2.1-3.1
+            log_prob += np.log(y_hat[:, c])
+            h = cell.step(cell.inputs(np.full(n, c)), h)  # Eq. 1.1-1.2 with x(t) = c
+        # Rows still writing; a name already max_length long draws nothing more.
+        running = np.arange(n) if len(prefix_ids) < max_length else np.arange(0)
+        while running.size:
+            theta = cell.theta(h[running])  # Eq. 2.1
+            y_hat, _ = softmax(theta)  # the model's own probabilities, Eq. 3.1
+            if temperature == 0:
+                chosen = theta.argmax(axis=1)
+            else:
+                p, _ = softmax(theta / temperature)
+                cdf = np.cumsum(p, axis=1)
+                u = rng.random(len(running))[:, None] * cdf[:, -1:]
+                chosen = np.minimum((cdf <= u).sum(axis=1), m.vocab_size - 1)
+            log_prob[running] += np.log(y_hat[np.arange(len(running)), chosen])
+            steps[running] += 1
+            stop = chosen == m.end_id
+            ended[running[stop]] = True
+            for row, c in zip(running[~stop], chosen[~stop], strict=True):
+                written[row].append(int(c))
+            running, chosen = running[~stop], chosen[~stop]
+            full = np.array([len(prefix_ids) + len(written[r]) >= max_length for r in running], bool)
+            running, chosen = running[~full], chosen[~full]
+            if running.size:
+                h[running] = cell.step(cell.inputs(chosen), h[running])  # Eq. 1.1-1.2
     return [
         SampledName(
             name=prefix + vocab.decode(written[i]),
@@ -132,5 +119,4 @@ def greedy(model: RNN, vocab: Vocab, prefix: str = "", max_length: int = 30) -> 
 
 def log_prob(model: RNN, vocab: Vocab, name: str) -> float:
     """log P(name, then the end token) under the model: -J of Eq. 3.3, in float64."""
-    m = model.astype(np.float64) if model.dtype != np.float64 else model
-    return -m.loss([vocab.encode(name)])
+    return -model.in_float64().loss([vocab.encode(name)])

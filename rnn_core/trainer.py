@@ -2,7 +2,8 @@
 
 The trainer knows nothing of the web. It reports through callbacks, in the
 manner of minGPT's trainer: `add_callback("on_step_end", fn)` and friends; each
-`fn(trainer, info)` gets the trainer and a dict describing what just happened.
+`fn(trainer, info)` gets the trainer and a typed dict describing what just
+happened (`StepInfo`, `EvalInfo`, `SampleInfo`: see `events`).
 
 Batches: each epoch draws a permutation of the training names from one seeded
 `np.random.Generator` and walks it `batch_size` names at a time (the last batch
@@ -25,22 +26,30 @@ import numpy as np
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import load_names, split_names
+from .events import EVENTS, Callback, EvalInfo, Info, SampleInfo, StepInfo
 from .model import RNN
 from .optim import Optimizer, clip_by_global_norm, clip_by_value, global_norm, make_optimizer
 from .sampling import sample
 from .vocab import Vocab
 
-EVENTS = ("on_step_end", "on_evaluation", "on_sample")
-Callback = Callable[["Trainer", dict[str, Any]], None]
+__all__ = ["EVENTS", "Callback", "DivergedError", "EvalInfo", "SampleInfo", "StepInfo", "Trainer"]
+
 EVAL_CHUNK = 512  # names per forward pass when computing the validation loss
 
 
 class DivergedError(RuntimeError):
-    """The loss or a gradient stopped being finite (or exploded); the weights were kept."""
+    """The loss or a gradient stopped being finite (or exploded); the weights were kept.
+
+    `step` is the step that failed, `what` what went wrong there, `advice` what to change.
+    """
+
+    def __init__(self, step: int, what: str, advice: str) -> None:
+        super().__init__(f"step {step}: {what}; {advice}")
+        self.step, self.what, self.advice = step, what, advice
 
 
 class Trainer:
-    """Trains an RNN on a list of names; see docs/CONTRACTS.md for the interface."""
+    """Trains an RNN on a list of names; see docs/ARCHITECTURE.md "Seams" for the interface."""
 
     #: A batch loss above this many times ln V (uniform guessing) counts as diverged.
     divergence_ratio: float = 4.0
@@ -80,13 +89,13 @@ class Trainer:
             raise ValueError(f"unknown event {event!r}; choose one of {', '.join(EVENTS)}")
         self._callbacks[event].append(fn)
 
-    def trigger_callbacks(self, event: str, info: dict[str, Any]) -> None:
+    def trigger_callbacks(self, event: str, info: Info) -> None:
         """Call every callback registered for `event` with `info`."""
         for fn in self._callbacks.get(event, []):
             fn(self, info)
 
     # ------------------------------------------------------------------- training
-    def train_step(self) -> dict[str, Any]:
+    def train_step(self) -> StepInfo:
         """One batch: forward, backward, clip, update; returns what happened.
 
         Raises DivergedError, leaving the weights, optimizer and batch order as
@@ -101,9 +110,9 @@ class Trainer:
         train_loss = loss / chars
         grad_norm = global_norm(grads)
         problem = self._divergence(train_loss, grad_norm)
-        if problem:
+        if problem is not None:
             self._restore_position(saved_position)
-            raise DivergedError(f"step {self.step + 1}: {problem}")
+            raise DivergedError(self.step + 1, *problem)
         clipped = self.config.clip_value is not None or self.config.clip_norm is not None
         if self.config.clip_value is not None:
             clip_by_value(grads, self.config.clip_value)
@@ -119,14 +128,15 @@ class Trainer:
             self.optimizer.load_state_dict(backup[1])
             self._restore_position(saved_position)
             raise DivergedError(
-                f"step {self.step + 1}: the update made the weights overflow; "
-                "lower the learning rate or turn on clipping"
+                self.step + 1,
+                "the update made the weights overflow",
+                "lower the learning rate or turn on clipping",
             )
         self.step += 1
         if self._order is None:  # the batch just taken finished an epoch
             self.epoch += 1
         seconds = time.perf_counter() - start
-        info = {
+        info: StepInfo = {
             "step": self.step,
             "epoch": self.epoch,
             "train_loss": train_loss,
@@ -151,20 +161,20 @@ class Trainer:
                 total += self.model.loss(ids[i : i + EVAL_CHUNK])
         val_loss = total / self.model.count_steps(ids)
         self._record({"step": self.step, "val_loss": val_loss})
-        self.trigger_callbacks(
-            "on_evaluation", {"step": self.step, "epoch": self.epoch, "val_loss": val_loss}
-        )
+        evaluation: EvalInfo = {"step": self.step, "epoch": self.epoch, "val_loss": val_loss}
+        self.trigger_callbacks("on_evaluation", evaluation)
         return val_loss
 
     def sample_names(self, n: int = 5) -> list[str]:
         """`n` names sampled from the model (seeded by the step, so repeatable); fires on_sample."""
         names = sample(self.model, self.vocab, n=n, seed=self.config.seed + self.step)
-        self.trigger_callbacks("on_sample", {"step": self.step, "epoch": self.epoch, "names": names})
+        drawn: SampleInfo = {"step": self.step, "epoch": self.epoch, "names": names}
+        self.trigger_callbacks("on_sample", drawn)
         return names
 
     def run(
         self, max_steps: int | None = None, should_stop: Callable[[], bool] | None = None
-    ) -> dict[str, Any] | None:
+    ) -> StepInfo | None:
         """Train until step `max_steps` (default config.max_steps) or until `should_stop()`.
 
         Evaluates every config.eval_every steps and samples every config.sample_every
@@ -201,7 +211,7 @@ class Trainer:
             step=self.step,
             epoch=self.epoch,
             optimizer_state=self.optimizer.state_dict(),
-            rng_state=self._rng.bit_generator.state,
+            rng_state=dict(self._rng.bit_generator.state),
             history=self.history,
             extra={
                 "trainer": {
@@ -277,7 +287,7 @@ class Trainer:
         return make_optimizer(self.config.optimizer, self.model.params, self.config.learning_rate, **kw)
 
     def _draw_order(self) -> None:
-        self._order_rng_state = self._rng.bit_generator.state
+        self._order_rng_state = dict(self._rng.bit_generator.state)
         self._order = self._rng.permutation(len(self._train_ids))
         self._cursor = 0
 
@@ -299,19 +309,20 @@ class Trainer:
         self._order, self._order_rng_state, self._cursor, rng_state = position
         self._rng.bit_generator.state = rng_state
 
-    def _divergence(self, train_loss: float, grad_norm: float) -> str:
-        """Why this step counts as diverged, or "" if it does not."""
+    def _divergence(self, train_loss: float, grad_norm: float) -> tuple[str, str] | None:
+        """Why this step counts as diverged and what to change, or None if it does not."""
         if not math.isfinite(train_loss):
-            return f"the loss is {train_loss}; lower the learning rate or turn on clipping"
+            return f"the loss is {train_loss}", "lower the learning rate or turn on clipping"
         if not math.isfinite(grad_norm):
-            return "a gradient is not finite; lower the learning rate or turn on clipping"
+            return "a gradient is not finite", "lower the learning rate or turn on clipping"
         ceiling = self.divergence_ratio * math.log(self.vocab.size)
         if train_loss > ceiling:
-            return (
+            what = (
                 f"the loss {train_loss:.3g} nats/char is far above uniform guessing "
-                f"({math.log(self.vocab.size):.3g}); lower the learning rate"
+                f"({math.log(self.vocab.size):.3g})"
             )
-        return ""
+            return what, "lower the learning rate"
+        return None
 
     def _record(self, point: dict[str, Any]) -> None:
         """Add a history point, merging an evaluation into the same step's point; downsample."""

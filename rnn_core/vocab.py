@@ -1,6 +1,6 @@
 """The character vocabulary: the sorted characters of the training names plus the end token.
 
-DESIGN "Names as sequences": the end-of-name token ``"\\n"`` sorts before every
+docs/ARCHITECTURE.md "Names as sequences": the end-of-name token ``"\\n"`` sorts before every
 letter, so it is always index 0 (``Vocab.end_id == 0``). That is how a model
 that knows only ``vocab_size`` knows which output ends a name.
 """
@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 END = "\n"
+START_LABEL = "<start>"  # how tables show the start marker x(1) = 0
+END_LABEL = "<end>"  # how tables show the end token
 
 
 class VocabError(ValueError):
@@ -82,6 +84,15 @@ class Vocab:
     def decode(self, ids: Sequence[int]) -> str:
         """The characters of ``ids``; the end token is dropped."""
         return "".join(self.chars[i] for i in ids if i != self.end_id)
+
+    def label(self, index: int) -> str:
+        """A character index as tables show it: the letter, <end> for the end token, and
+        <start> for the start marker x(1) = 0 (a model's input index ``size``, or more)."""
+        if index >= self.size:
+            return START_LABEL
+        if index == self.end_id:
+            return END_LABEL
+        return self.chars[index]
 
     def printable(self) -> str:
         """The known characters, end token shown as \\n, for messages."""

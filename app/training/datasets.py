@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.training.payloads import DatasetSummary
-from rnn_core.checkpoint import atomic_write_bytes
 from rnn_core.data import NamesError, bundled_names_path, load_names
+from rnn_core.fileio import atomic_write_bytes
 
 BUNDLED = "bundled"
 UPLOADED = "uploaded"

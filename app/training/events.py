@@ -87,11 +87,6 @@ class EventHub:
         self._loop = loop
         self._closed = False
 
-    @property
-    def subscriber_count(self) -> int:
-        """How many streams are connected now."""
-        return len(self._queues)
-
     def stats(self) -> dict[str, int]:
         """What the fan-out holds now: subscribers, the longest queue and its bound, events kept."""
         longest = max((queue.qsize() for queue in list(self._queues)), default=0)

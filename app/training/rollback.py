@@ -85,7 +85,6 @@ class LastGood:
 
 def diverged_message(exc: DivergedError, config: TrainConfig, back: GoodState | None) -> str:
     """What happened and what to change, for the page and /api/status."""
-    what = str(exc).split(";")[0]  # the trainer's own advice follows a ";": ours is below
     if back is not None:
         where = (
             f"The run is rolled back to step {back.step:,}, its last evaluation with a sane "
@@ -94,7 +93,7 @@ def diverged_message(exc: DivergedError, config: TrainConfig, back: GoodState | 
     else:
         where = "There is no sane evaluation to roll back to; press Reset to start afresh."
     return (
-        f"Training diverged at {what}. {where} "
+        f"Training diverged at step {exc.step}: {exc.what}. {where} "
         f"Lower the learning rate (now {config.learning_rate:g}; Adam likes about 0.01, "
         "SGD about 0.1) or turn on clipping, then press Resume."
     )

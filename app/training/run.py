@@ -30,6 +30,7 @@ from app.training.rollback import LastGood, diverged_message, trainer_bytes
 from app.training.states import Action, NotNowError, RunState, check_allowed
 from app.training.storage import RunFolder, storage_problem
 from rnn_core.config import TrainConfig
+from rnn_core.events import EvalInfo, SampleInfo, StepInfo
 from rnn_core.trainer import DivergedError, Trainer
 
 log = logging.getLogger("bptt_lab.run")
@@ -327,13 +328,13 @@ class Run:
         if state is RunState.RUNNING:
             self._wake()
 
-    def _on_step_end(self, trainer: Trainer, info: dict[str, Any]) -> None:
+    def _on_step_end(self, trainer: Trainer, info: StepInfo) -> None:
         self.train_loss = info["train_loss"]
         self.version += 1
         self._meter.add(info["chars"])
         self._maybe_publish_progress()
 
-    def _on_evaluation(self, trainer: Trainer, info: dict[str, Any]) -> None:
+    def _on_evaluation(self, trainer: Trainer, info: EvalInfo) -> None:
         self.val_loss = info["val_loss"]
         self.version += 1  # the history changed (the chart is cached by version)
         self.last_good.remember(trainer, self.val_loss, self.uniform_loss)
@@ -344,7 +345,7 @@ class Run:
         if time.perf_counter() - self._last_progress >= self._period:
             self._publish_progress()
 
-    def _on_sample(self, trainer: Trainer, info: dict[str, Any]) -> None:
+    def _on_sample(self, trainer: Trainer, info: SampleInfo) -> None:
         entry: Sample = {"step": info["step"], "names": list(info["names"])}
         self.samples.appendleft(entry)
         self.hub.publish("sample", {"run_id": self.run_id, **entry})

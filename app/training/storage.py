@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rnn_core.checkpoint import atomic_write_bytes
+from rnn_core.fileio import atomic_write_bytes
 
 log = logging.getLogger("bptt_lab.storage")
 

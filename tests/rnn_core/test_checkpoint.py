@@ -11,6 +11,7 @@ import pytest
 from numpy.testing import assert_array_equal
 
 import rnn_core.checkpoint as checkpoint_module
+import rnn_core.fileio as fileio_module
 from rnn_core import PARAM_NAMES, RNN, Vocab
 from rnn_core.checkpoint import (
     FORMAT_VERSION,
@@ -160,7 +161,7 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(checkpoint_module.os, "replace", broken_replace)
+    monkeypatch.setattr(fileio_module.os, "replace", broken_replace)
     trainer.train_step()
     with pytest.raises(OSError, match="disk full"):
         trainer.save(target)

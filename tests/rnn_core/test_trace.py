@@ -141,3 +141,17 @@ def test_out_of_range_ids_are_refused():
     model = random_model(5, 4, "tanh", seed=9)
     with pytest.raises(ValueError, match="out of range"):
         trace_gammas(model, [1, 5])
+
+
+def test_the_trace_is_the_models_own_forward_pass():
+    """trace_gammas runs RNN.forward: z(t) (Eq. 1.1) and J(t) (Eq. 3.2) are the batched pass's rows."""
+    model = random_model(6, 5, "tanh", seed=4)
+    ids = [1, 5, 2, 3]
+    tr = trace_gammas(model, ids)
+    np.testing.assert_allclose(np.tanh(tr.z), tr.h[1:], rtol=1e-15)
+    np.testing.assert_allclose(tr.z[0], model.b1, rtol=1e-15)  # h(0) = 0 and x(1) = 0
+    np.testing.assert_allclose(tr.z[1], model.W_h @ tr.h[1] + model.W_x[:, ids[0]] + model.b1)
+    fw = model.forward([ids, [2], []], keep_z=True)
+    assert fw.z is not None and model.forward([ids]).z is None
+    assert fw.loss == pytest.approx(float(fw.row_loss.sum()), rel=1e-15)
+    assert fw.loss == pytest.approx(tr.loss + model.loss([[2]]) + model.loss([[]]), rel=1e-12)

@@ -43,3 +43,9 @@ def test_model_arguments_are_checked():
         RNN(5, 3, activation="swish")
     with pytest.raises(ValueError, match="dtype"):
         RNN(5, 3, dtype="int32")
+
+
+def test_labels_of_indices_as_tables_show_them():
+    vocab = Vocab.from_names(["cab"])
+    assert [vocab.label(i) for i in range(vocab.size + 1)] == ["<end>", "a", "b", "c", "<start>"]
+    assert vocab.label(RNN(vocab.size, 2).start_id) == "<start>"

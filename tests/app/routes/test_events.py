@@ -25,7 +25,7 @@ def test_a_full_queue_drops_its_oldest_event_and_keeps_the_latest() -> None:
         with hub.subscribe() as slow:
             for i in range(10):
                 hub.publish("progress", {"step": i})
-            assert hub.subscriber_count == 1
+            assert hub.stats()["subscribers"] == 1
             return [event.data["step"] for event in slow.drain()]
 
     assert asyncio.run(scenario()) == [7, 8, 9]
@@ -53,11 +53,11 @@ def test_leaving_frees_the_queue_and_close_ends_every_stream() -> None:
         hub.bind(asyncio.get_running_loop())
         with hub.subscribe():
             pass
-        after_leaving = hub.subscriber_count
+        after_leaving = hub.stats()["subscribers"]
         sub = hub.subscribe()
         hub.close()
         event = await asyncio.wait_for(sub.get(), 1.0)
-        return after_leaving, hub.subscriber_count, event is None and sub.closed
+        return after_leaving, hub.stats()["subscribers"], event is None and sub.closed
 
     assert asyncio.run(scenario()) == (0, 0, True)
 
@@ -143,13 +143,13 @@ def test_samples_arrive_as_the_model_learns(http: httpx.Client) -> None:
 
 def test_a_client_that_leaves_is_dropped(http: httpx.Client, live_server: LiveServer) -> None:
     hub = live_server.app.state.hub
-    before = hub.subscriber_count
+    before = hub.stats()["subscribers"]
     with connect_sse(http, "GET", "/api/events") as source:
         stream = source.iter_sse()
         next(stream)
-        assert hub.subscriber_count == before + 1
+        assert hub.stats()["subscribers"] == before + 1
     deadline = time.monotonic() + 5
-    while hub.subscriber_count != before:
+    while hub.stats()["subscribers"] != before:
         assert time.monotonic() < deadline, "the queue of a closed stream was not freed"
         time.sleep(0.05)
 

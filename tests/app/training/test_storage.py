@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import app.training.storage
-import rnn_core.checkpoint
+import rnn_core.fileio
 from app.main import create_app
 from app.training.storage import CHECKPOINT_FILE
 from rnn_core.checkpoint import load_checkpoint
@@ -36,7 +36,7 @@ def fail_with(code: int) -> Callable[..., None]:
 
 def disk_full_mid_write(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
     """The temporary file is written, then fsync finds the disk full (the real atomic writer runs)."""
-    monkeypatch.setattr(rnn_core.checkpoint.os, "fsync", fail_with(errno.ENOSPC))
+    monkeypatch.setattr(rnn_core.fileio.os, "fsync", fail_with(errno.ENOSPC))
 
 
 def read_only(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
@@ -123,7 +123,7 @@ def test_a_folder_that_cannot_be_written_warns_trains_on_and_keeps_the_old_check
 def test_a_full_disk_while_uploading_names_keeps_them_in_memory(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(rnn_core.checkpoint.os, "fsync", fail_with(errno.ENOSPC))
+    monkeypatch.setattr(rnn_core.fileio.os, "fsync", fail_with(errno.ENOSPC))
     files = {"file": ("few.txt", b"alpha\nbeta\ngamma\n", "text/plain")}
     assert client.post("/api/dataset", files=files).status_code == 200
     started = client.post("/api/train/start", json={"dataset": "uploaded", "hidden_size": 8})
