@@ -273,7 +273,7 @@ class RNN:
                 # Eq. 6.2 with the accumulated gamma: pass W_h^T (gamma(t) o sigma'(z(t)))
                 # back to h(t-1) of the same names, added to their own gamma_{t-1}(t-1).
                 dz[off[t - 1] : off[t - 1] + n[t]] += rows @ self.W_h
-        # Eq. 5.2 summed over k: dJ/dW_h = sum_k (gamma(k) o sigma'(z(k))) h(k-1)^T, h(0) = 0.
+        # Eq. 4.1 with Eq. 5.2 summed over k: dJ/dW_h = sum_k (gamma(k) o sigma'(z(k))) h(k-1)^T, h(0) = 0.
         later = dz[n[0] :]
         grads["W_h"] = later.T @ h[batch.prev_idx]
         # dz/dW_x x(t): the columns picked by the one-hot inputs; the start marker picks none.

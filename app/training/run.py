@@ -26,6 +26,7 @@ from app.training.datasets import UPLOADED, Dataset
 from app.training.events import EventHub
 from app.training.gate import Gate
 from app.training.payloads import Progress, Sample, Snapshot, Status
+from app.training.progress import RateMeter, finished_message, finite_or_none, last_value
 from app.training.rollback import LastGood, diverged_message, trainer_bytes
 from app.training.states import Action, NotNowError, RunState, check_allowed
 from app.training.storage import RunFolder, storage_problem
@@ -37,26 +38,6 @@ log = logging.getLogger("bptt_lab.run")
 
 SAMPLE_PERIOD = 0.5  # seconds between sampled names, at least
 TrainerFactory = Callable[[TrainConfig, Dataset], Trainer]
-
-
-class RateMeter:
-    """Characters per second of wall-clock time, over windows of about half a second."""
-
-    def __init__(self, window: float = 0.5) -> None:
-        self.window, self.rate = window, 0.0
-        self.restart()
-
-    def restart(self) -> None:
-        """Start a new window (after a pause the old one means nothing)."""
-        self._start, self._chars = time.perf_counter(), 0
-
-    def add(self, chars: int) -> None:
-        """Count the characters of one step."""
-        self._chars += chars
-        elapsed = time.perf_counter() - self._start
-        if elapsed >= self.window:
-            self.rate = self._chars / elapsed
-            self.restart()
 
 
 class Run:
@@ -105,8 +86,8 @@ class Run:
             "state": self.state,
             "step": tr.step,
             "epoch": tr.epoch,
-            "train_loss": _finite(self.train_loss),
-            "val_loss": _finite(self.val_loss),
+            "train_loss": finite_or_none(self.train_loss),
+            "val_loss": finite_or_none(self.val_loss),
             "chars_per_sec": round(self._meter.rate, 1) if self.state is RunState.RUNNING else 0.0,
         }
 
@@ -176,7 +157,7 @@ class Run:
             self._set_state(RunState.PAUSED, f"training stopped on an internal error: {exc}")
             return False
         if tr.finished:
-            self._set_state(RunState.FINISHED, _finished_message(tr.config.max_steps))
+            self._set_state(RunState.FINISHED, finished_message(tr.config.max_steps))
         return True
 
     def _sample_due(self) -> bool:
@@ -256,7 +237,7 @@ class Run:
             if self.state is RunState.FINISHED and not tr.finished:
                 self._set_state(RunState.PAUSED, f"max_steps raised to {max_steps:,}")
             elif self.state in (RunState.RUNNING, RunState.PAUSED, RunState.IDLE) and tr.finished:
-                self._set_state(RunState.FINISHED, _finished_message(tr.config.max_steps))
+                self._set_state(RunState.FINISHED, finished_message(tr.config.max_steps))
             else:
                 self._publish_state()
 
@@ -311,8 +292,8 @@ class Run:
         self.trainer = trainer
         if not keep_good:
             self.last_good.forget()
-        self.train_loss: float | None = _last(trainer.history, "train_loss")
-        self.val_loss: float | None = _last(trainer.history, "val_loss")
+        self.train_loss: float | None = last_value(trainer.history, "train_loss")
+        self.val_loss: float | None = last_value(trainer.history, "val_loss")
         self.message = None
         self.samples.clear()
         self.version += 1
@@ -356,18 +337,3 @@ class Run:
 
     def _publish_state(self) -> None:
         self.hub.publish("state", self.status())
-
-
-def _last(history: list[dict[str, Any]], key: str) -> float | None:
-    """The newest value of `key` in a loss history."""
-    return next((p[key] for p in reversed(history) if key in p), None)
-
-
-def _finite(value: float | None) -> float | None:
-    """JSON has no NaN: a missing or non-finite loss is null."""
-    return value if value is not None and math.isfinite(value) else None
-
-
-def _finished_message(max_steps: int) -> str:
-    """Why the run stopped by itself, and how to go on."""
-    return f"Finished: the run took its {max_steps:,} steps. Raise max steps to train on."
