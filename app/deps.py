@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from app.http.control import check_control
 from app.settings import Settings, get_settings
 from app.training.events import EventHub
-from app.training.run import Run
+from app.training.proxy import RunProxy
 from app.training.service import TrainingService
 
 
@@ -26,7 +26,7 @@ def get_service(request: Request) -> TrainingService:
     return service
 
 
-def get_run(service: Annotated[TrainingService, Depends(get_service)]) -> Run:
+def get_run(service: Annotated[TrainingService, Depends(get_service)]) -> RunProxy:
     """The default run (the only one today)."""
     return service.get()
 
@@ -39,6 +39,6 @@ def get_hub(request: Request) -> EventHub:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ServiceDep = Annotated[TrainingService, Depends(get_service)]
-RunDep = Annotated[Run, Depends(get_run)]
+RunDep = Annotated[RunProxy, Depends(get_run)]
 HubDep = Annotated[EventHub, Depends(get_hub)]
 ControlDep = Depends(check_control)

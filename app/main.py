@@ -26,6 +26,7 @@ from app.http.limits import BodyLimitMiddleware
 from app.routes import api, events, fragments, inspect, pages
 from app.settings import Settings, get_settings
 from app.training.events import EventHub
+from app.training.pool import LocalPool
 from app.training.service import TrainingService
 from app.web import errors as page_errors
 from app.web import templating
@@ -44,8 +45,16 @@ def limit_blas_threads(threads: int) -> None:
     threadpool_limits(threads)
 
 
-def create_app(settings: Settings | None = None, config: TrainConfig | None = None) -> FastAPI:
-    """The app with its routes, error handlers and lifespan (one training thread)."""
+def create_app(
+    settings: Settings | None = None, config: TrainConfig | None = None, executor: LocalPool | None = None
+) -> FastAPI:
+    """The app with its routes, error handlers and lifespan.
+
+    The lifespan starts the executor that trains the runs (a pool of
+    `settings.workers` processes) and stops it at the end, unless `executor` is
+    given: then the app shares it (tests share one across many apps) and only
+    takes its runs out of it at the end.
+    """
     settings = settings or get_settings()
     config = config or TrainConfig.from_dict(dict(settings.train))
     hub = EventHub(queue_size=settings.sse_queue_size)
@@ -61,7 +70,8 @@ def create_app(settings: Settings | None = None, config: TrainConfig | None = No
         if missing:
             log.warning("%s missing: the page cannot go live; %s", ", ".join(missing), templating.SETUP_HINT)
         hub.bind(asyncio.get_running_loop())
-        service = TrainingService(settings, hub, config)
+        pool = executor if executor is not None else await run_in_threadpool(LocalPool, settings.workers)
+        service = TrainingService(settings, hub, config, pool)
         await run_in_threadpool(service.open)
         app.state.service = service
         pinger = asyncio.create_task(hub.keep_alive())
@@ -72,6 +82,8 @@ def create_app(settings: Settings | None = None, config: TrainConfig | None = No
             pinger.cancel()
             hub.close()
             await run_in_threadpool(service.close)
+            if executor is None:
+                await run_in_threadpool(pool.shutdown)
 
     app = FastAPI(
         title="BPTT Lab",

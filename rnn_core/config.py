@@ -99,6 +99,9 @@ class TrainConfig:
         10_000, "the run is finished after this many steps", ge=1, le=10_000_000, live=True
     )
     history_limit: int = setting(1_000, "loss-history points kept (downsampled beyond)", ge=10, le=2_000)
+    steps_per_second: float | None = setting(
+        None, "pace: at most this many steps a second; none: as fast as it goes", ge=0.1, le=10_000, live=True
+    )
 
     def validate(self) -> TrainConfig:
         """Check every field against its declaration; raise ValueError naming the first bad one."""

@@ -111,8 +111,10 @@ class PatchBody(ConfigBody):
     """What may change while a run trains (fields left out stay as they are)."""
 
     def changes(self) -> dict[str, Any]:
-        """The fields that were given."""
-        return self.model_dump(exclude_none=True)
+        """The fields that were given (null only for a field that may be off, such as the pace)."""
+        given = self.model_dump(exclude_unset=True)
+        may_be_off = {s.name for s in config_fields() if s.optional}
+        return {k: v for k, v in given.items() if v is not None or k in may_be_off}
 
 
 class ConfigBase(BaseModel):

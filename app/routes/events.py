@@ -23,7 +23,7 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 
 from app.deps import HubDep, RunDep
 from app.training.events import EventHub
-from app.training.run import Run
+from app.training.proxy import RunProxy
 
 router = APIRouter(prefix="/api", tags=["events"])
 
@@ -66,7 +66,7 @@ async def events(
     return EventSourceResponse(_stream(hub, run, parse_last_id(last_event_id)), headers=headers)
 
 
-async def _stream(hub: EventHub, run: Run, last_id: int | None) -> AsyncIterator[bytes]:
+async def _stream(hub: EventHub, run: RunProxy, last_id: int | None) -> AsyncIterator[bytes]:
     """A `state` greeting, then every event of a new subscription, as wire bytes.
 
     The subscription is made here, when the response starts streaming, so a

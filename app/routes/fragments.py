@@ -22,7 +22,7 @@ from starlette.datastructures import QueryParams, UploadFile
 from app.deps import ControlDep, HubDep, RunDep, ServiceDep
 from app.http.limits import Upload, accepts
 from app.http.schemas import ConfigPatch, FieldError, GenerateRequest, TrainRequest
-from app.training.run import Run
+from app.training.proxy import RunProxy
 from app.training.service import TrainingService
 from app.web import urlstate, views
 from app.web.errors import FormError
@@ -166,7 +166,7 @@ async def checkpoint(request: Request, service: ServiceDep) -> HTMLResponse:
         await run_in_threadpool(service.load_checkpoint, data)
     scale = urlstate.scale_of(current_query(request))
     context = views.page_context(service, scale, {}, {})
-    note = ("err-checkpoint-file", f"loaded step {service.get().trainer.step:,}", "ok")
+    note = ("err-checkpoint-file", f"loaded step {service.get().at_step:,}", "ok")
     blocks = (*views.LIVE_BLOCKS, "train_form")
     return views.swaps_response(request, context, blocks, [note])
 
@@ -189,9 +189,9 @@ async def stream(
             ordered = [b for b in views.LIVE_BLOCKS if b in blocks]
             yield ServerSentEvent(raw_data=_live_html(run, scale, ordered), id=str(events[-1].id))
             if "chart" in blocks:
-                yield ServerSentEvent(event="weights-changed", data={"step": run.trainer.step})
+                yield ServerSentEvent(event="weights-changed", data={"step": run.at_step})
 
 
-def _live_html(run: Run, scale: str, blocks: Iterable[str]) -> str:
+def _live_html(run: RunProxy, scale: str, blocks: Iterable[str]) -> str:
     """The partials that bring the page's live blocks up to date."""
     return views.swaps_html(views.live_context(run, scale), blocks)

@@ -31,6 +31,7 @@ class Progress(TypedDict):
     state: RunState
     step: int
     epoch: int
+    version: int  # grows with every change of the run: an older payload never wins
     train_loss: float | None  # J per character of the last batch (Eq. 3.3)
     val_loss: float | None  # J per character on the held-out names
     chars_per_sec: float

@@ -48,7 +48,8 @@ class GoodState:
 class LastGood:
     """The last good state of one run (forgotten when the run is replaced)."""
 
-    def __init__(self) -> None:
+    def __init__(self, period: float = GOOD_PERIOD) -> None:
+        self.period = period  # seconds between two captures, at least
         self.state: GoodState | None = None
         self._at = -math.inf
 
@@ -61,7 +62,7 @@ class LastGood:
         now = time.monotonic()
         if val_loss is None or not math.isfinite(val_loss) or val_loss > GOOD_LOSS_RATIO * uniform_loss:
             return
-        if now - self._at < GOOD_PERIOD:
+        if now - self._at < self.period:
             return
         try:
             self.state = GoodState(trainer_bytes(trainer), trainer.step, val_loss)

@@ -1,14 +1,13 @@
-"""One training run: a `Trainer`, its state machine, its lock, and what it reports.
+"""One training run: a `Trainer`, its state machine, and what it reports.
 
-The states and what each allows are in app/training/states.py. Every change
-takes the run's lock (app/training/gate.py); the trainer holds it for one step
-at a time. A new trainer (reset, an uploaded checkpoint) is built under the
-lock from what the run holds then, so concurrent actions never pair one run's
-weights with another's data set. Readers that need the weights (generate,
-inspect) take a `snapshot`: a copy made under the lock, cached until the
-weights move again. A divergence rolls the run back to its last good state
-(app/training/rollback.py). The run publishes what happens through the event
-hub; routes only subscribe to it.
+A run lives in a worker (app/training/worker.py), which steps it and hands it
+commands one at a time. The states and what each allows are in
+app/training/states.py. A new trainer (reset, an uploaded checkpoint) is built
+from what the run holds then, so an action never pairs one run's weights with
+another's data set. A divergence rolls the run back to its last good state
+(app/training/rollback.py). The run reports through its channel: events
+(`publish`) and checkpoints (`write`), which its worker ships to the web
+process (app/training/outbox.py).
 """
 
 from __future__ import annotations
@@ -17,19 +16,16 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from app.training.datasets import UPLOADED, Dataset
-from app.training.events import EventHub
 from app.training.gate import Gate
-from app.training.payloads import Progress, Sample, Snapshot, Status
+from app.training.payloads import Progress, Sample, Status
 from app.training.progress import RateMeter, finished_message, finite_or_none, last_value
-from app.training.rollback import LastGood, diverged_message, trainer_bytes
+from app.training.rollback import GOOD_PERIOD, LastGood, diverged_message, trainer_bytes
 from app.training.states import Action, NotNowError, RunState, check_allowed
-from app.training.storage import RunFolder, storage_problem
 from rnn_core.config import TrainConfig
 from rnn_core.events import EvalInfo, SampleInfo, StepInfo
 from rnn_core.trainer import DivergedError, Trainer
@@ -40,22 +36,28 @@ SAMPLE_PERIOD = 0.5  # seconds between sampled names, at least
 TrainerFactory = Callable[[TrainConfig, Dataset], Trainer]
 
 
+class Channel(Protocol):
+    """Where a run reports: its events, and its checkpoints (app/training/outbox.py RunChannel)."""
+
+    def publish(self, kind: str, data: Mapping[str, Any]) -> None: ...
+
+    def write(self, checkpoint: bytes, run_info: dict[str, Any], version: int) -> bool: ...
+
+
 class Run:
     """A trainer with a state; see the module docstring."""
 
     def __init__(
         self,
         run_id: str,
-        folder: Path,
-        hub: EventHub,
+        channel: Channel,
         dataset: Dataset,
         trainer: Trainer,
         state: RunState = RunState.IDLE,
         progress_hz: float = 10.0,
-        wake: Callable[[], None] = lambda: None,
+        good_period: float = GOOD_PERIOD,
     ) -> None:
-        self.run_id, self.folder, self.hub, self.dataset = run_id, folder, hub, dataset
-        self.store = RunFolder(folder)
+        self.run_id, self.hub, self.store, self.dataset = run_id, channel, channel, dataset
         self.gate = Gate()
         self.state = state
         self.message: str | None = None  # what happened and what to change (diverged, errors)
@@ -64,12 +66,11 @@ class Run:
         self.version = 0  # bumped whenever the weights or the loss history change
         self.last_saved = time.monotonic()
         self._saved_version = -1
-        self._wake, self._period = wake, 1.0 / progress_hz
+        self._period = 1.0 / progress_hz
         self._meter = RateMeter()
         self._last_progress = 0.0
         self._last_sample = 0.0
-        self._snapshot: Snapshot | None = None
-        self.last_good = LastGood()
+        self.last_good = LastGood(good_period)
         self._attach(trainer)
 
     # ------------------------------------------------------------------ reading
@@ -86,6 +87,7 @@ class Run:
             "state": self.state,
             "step": tr.step,
             "epoch": tr.epoch,
+            "version": self.version,
             "train_loss": finite_or_none(self.train_loss),
             "val_loss": finite_or_none(self.val_loss),
             "chars_per_sec": round(self._meter.rate, 1) if self.state is RunState.RUNNING else 0.0,
@@ -110,22 +112,6 @@ class Run:
     def locked(self) -> AbstractContextManager[None]:
         """Hold the run's lock (the training thread makes way)."""
         return self.gate.exclusive()
-
-    def reading(self) -> AbstractContextManager[None]:
-        """Compute on a snapshot while the training thread slows down for the request."""
-        return self.gate.reading()
-
-    def snapshot(self) -> Snapshot:
-        """The current weights, copied under the lock (and reused until they change)."""
-        snap = self._snapshot
-        if snap is not None and snap.version == self.version:
-            return snap
-        with self.locked():
-            tr = self.trainer
-            model = tr.model.astype("float64")  # a copy; sampling and tracing want float64
-            snap = Snapshot(model, tr.vocab, tr.config, self.dataset.name_set, tr.step, self.version)
-            self._snapshot = snap
-        return snap
 
     # ----------------------------------------------------------------- training
     def train_once(self) -> None:
@@ -226,16 +212,18 @@ class Run:
             self._set_state(state, f"loaded a checkpoint at step {trainer.step:,}")
         self.save()
 
-    def configure(self, learning_rate: float | None = None, max_steps: int | None = None) -> None:
-        """Change what may change while running: the learning rate, the step budget."""
+    def configure(self, **changes: Any) -> None:
+        """Change what may change while running (the fields TrainConfig marks live)."""
         with self.locked():
             tr = self.trainer
-            if learning_rate is not None:
-                tr.set_learning_rate(learning_rate)
-            if max_steps is not None:
-                tr.config = tr.config.replace(max_steps=max_steps)
+            if changes.get("learning_rate") is not None:
+                tr.set_learning_rate(changes["learning_rate"])
+            rest = {k: v for k, v in changes.items() if k != "learning_rate"}
+            if rest:
+                tr.config = tr.config.replace(**rest)
             if self.state is RunState.FINISHED and not tr.finished:
-                self._set_state(RunState.PAUSED, f"max_steps raised to {max_steps:,}")
+                message = f"max_steps raised to {tr.config.max_steps:,}: press Resume to train on"
+                self._set_state(RunState.PAUSED, message)
             elif self.state in (RunState.RUNNING, RunState.PAUSED, RunState.IDLE) and tr.finished:
                 self._set_state(RunState.FINISHED, finished_message(tr.config.max_steps))
             else:
@@ -253,7 +241,7 @@ class Run:
             self.save()
 
     def save(self) -> bool:
-        """Write the checkpoint atomically; on a storage error warn and keep training in memory.
+        """Hand the checkpoint to the channel; on a storage error warn and keep training in memory.
 
         The file already on disk is never touched by a failed save.
         """
@@ -261,8 +249,8 @@ class Run:
             with self.locked():  # the weights, their version and their data set, together
                 version, data, info = self.version, trainer_bytes(self.trainer), self._run_info()
             self.store.write(data, info, version)  # an older snapshot never overwrites a newer one
-        except (OSError, ValueError) as exc:
-            self._warn_storage(storage_problem(self.folder, exc))
+        except ValueError as exc:  # weights that are not finite cannot be saved
+            self._warn_storage(f"The checkpoint cannot be taken: {exc}. Training goes on in memory.")
             return False
         finally:
             self.last_saved = time.monotonic()
@@ -304,10 +292,9 @@ class Run:
 
     def _set_state(self, state: RunState, message: str | None = None) -> None:
         self.state, self.message = state, message
+        self.version += 1  # every change of state is a new version: older answers never win
         self._meter.restart()
         self._publish_state()
-        if state is RunState.RUNNING:
-            self._wake()
 
     def _on_step_end(self, trainer: Trainer, info: StepInfo) -> None:
         self.train_loss = info["train_loss"]

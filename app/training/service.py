@@ -1,18 +1,17 @@
-"""The training service: runs keyed by id, and the one thread that trains them.
+"""The training service: the runs of this server, trained by an executor off the web process.
 
-Today there is one run, `DEFAULT_RUN`; the routes under /api act on it. The
-registry keeps the door open for per-visitor runs without reshaping the routes.
-
-The thread is started and stopped by the app's lifespan. It steps every running
-run, one batch at a time, each under that run's lock, and saves checkpoints
-every `checkpoint_seconds`. Everything a request needs from it is either a
-quick action under the lock or a snapshot of the weights; the event loop never
-waits on a training step.
+Today there is one run, `DEFAULT_RUN`; the routes under /api act on it. Each
+run is a `RunProxy` (app/training/proxy.py) in this process and a `Run` in a
+worker of the executor (app/training/pool.py): no training step runs here.
+The service opens the runs at start (resuming their checkpoints from the runs
+folder, which this process writes), routes actions to them, and samples names
+from a snapshot of their weights; the event loop never waits on a worker.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +27,11 @@ from app.training.datasets import (
     save_upload,
 )
 from app.training.events import EventHub
-from app.training.run import Run
-from app.training.states import NoSuchRunError, NotNowError, RefusedError, RunState
+from app.training.pool import LocalPool
+from app.training.proxy import RunProxy
+from app.training.states import NoSuchRunError, NotNowError, RefusedError, RunError, RunState
 from app.training.storage import RunFolder
+from app.training.worker import RunSpec
 from rnn_core.checkpoint import Checkpoint, load_checkpoint
 from rnn_core.config import TrainConfig
 from rnn_core.data import NamesError, load_names
@@ -55,61 +56,43 @@ class GeneratedName:
 
 
 class TrainingService:
-    """The runs of this server and the thread that trains them."""
+    """The runs of this server, on `executor`."""
 
-    def __init__(self, settings: Settings, hub: EventHub, config: TrainConfig) -> None:
-        self.settings, self.hub, self.default_config = settings, hub, config
-        self.runs: dict[str, Run] = {}
+    def __init__(self, settings: Settings, hub: EventHub, config: TrainConfig, executor: LocalPool) -> None:
+        self.settings, self.hub, self.default_config, self.executor = settings, hub, config, executor
+        self.runs: dict[str, RunProxy] = {}
         self.uploaded: Dataset | None = None
         self.bundled: Dataset | None = None
-        self._wake = threading.Event()
-        self._stop = threading.Event()
         self._upload_lock = threading.Lock()  # the kept names file and `uploaded` change together
-        self._unreadable: str | None = None  # why the saved checkpoint was set aside, if it was
-        self._thread: threading.Thread | None = None
+        self._prefix = secrets.token_hex(4)  # this service's runs, among others sharing the executor
 
     # --------------------------------------------------------------- lifecycle
     def open(self) -> None:
-        """Load (or resume) the default run, start the thread, and train if autostart is on."""
+        """Open (or resume) the default run on a worker, training at once if autostart is on."""
         folder = self.settings.runs_dir / DEFAULT_RUN
         self.bundled = bundled_dataset(self.settings.names_file)
         self.uploaded = load_saved_upload(folder)
-        run = self._resume(folder) or self._fresh(folder)
-        run.message = run.message or self._unreadable
+        run = self._open(DEFAULT_RUN, folder)
         self.runs[DEFAULT_RUN] = run
-        self._thread = threading.Thread(target=self._work, name="bptt-trainer", daemon=True)
-        self._thread.start()
         if self.settings.autostart and run.state in (RunState.IDLE, RunState.PAUSED):
             run.resume()
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Stop the thread after its current step and save every run."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        for run in self.runs.values():
-            run.save()
+    def close(self) -> None:
+        """Every run leaves its worker, saved; the last checkpoints are written before this returns."""
+        for run in list(self.runs.values()):
+            try:
+                run.save()
+                self.executor.close(run.key, save=False)
+            except RunError as exc:
+                log.warning("closing run %s: %s", run.run_id, exc)
+        self.runs.clear()
 
-    def get(self, run_id: str = DEFAULT_RUN) -> Run:
+    def get(self, run_id: str = DEFAULT_RUN) -> RunProxy:
         """The run with this id (NoSuchRunError when there is none)."""
         try:
             return self.runs[run_id]
         except KeyError:
             raise NoSuchRunError(f"no run {run_id!r}") from None
-
-    def _work(self) -> None:
-        """The training thread: step every running run; sleep when none runs."""
-        while not self._stop.is_set():
-            busy = False
-            for run in list(self.runs.values()):
-                if run.state is RunState.RUNNING:
-                    run.train_once()
-                    busy = True
-                run.save_if_due(self.settings.checkpoint_seconds)
-            if not busy:
-                self._wake.wait(0.5)
-                self._wake.clear()
 
     # ----------------------------------------------------------------- actions
     def dataset(self, source: str) -> Dataset:
@@ -124,11 +107,11 @@ class TrainingService:
     def start(self, config: TrainConfig, source: str = BUNDLED, run_id: str = DEFAULT_RUN) -> None:
         """A new run with `config` on the chosen data set, training at once."""
         dataset = self.dataset(source)
-        self.get(run_id).start(_new_trainer(config, dataset), dataset)
+        self.get(run_id).start(config, dataset)
 
     def reset(self, run_id: str = DEFAULT_RUN) -> None:
         """Fresh weights for the run, same configuration and data, not training."""
-        self.get(run_id).reset(_new_trainer)
+        self.get(run_id).reset()
 
     def load_checkpoint(self, data: bytes, run_id: str = DEFAULT_RUN) -> None:
         """Continue the run from checkpoint bytes; a bad file changes nothing (422)."""
@@ -138,9 +121,10 @@ class TrainingService:
             # unpack to more than an upload may weigh.
             ckpt = load_checkpoint(data, max_unpacked_bytes=self.settings.max_checkpoint_bytes)
             check_within_bounds(ckpt)
-            run.load(lambda dataset: Trainer.from_checkpoint(ckpt, dataset.names))
+            Trainer.from_checkpoint(ckpt, run.dataset.names)  # it must fit the run's data set
         except ValueError as exc:  # CheckpointError, VocabError, NamesError are ValueErrors
             raise RefusedError(f"checkpoint refused: {exc}", field="file") from None
+        run.load(data)
 
     def upload_names(self, data: bytes, filename: str) -> Dataset:
         """Check and keep an uploaded names file; the next start may train on it."""
@@ -177,11 +161,10 @@ class TrainingService:
             message = f"{unknown!r} is not a character the model knows ({known})"
             raise RefusedError(message, field="prefix")
         try:
-            with run.reading():
-                drawn = sample_with_log_probs(
-                    snap.model, snap.vocab, count, temperature, prefix, max_length, seed
-                )
-                best = greedy(snap.model, snap.vocab, prefix, max_length)
+            drawn = sample_with_log_probs(
+                snap.model, snap.vocab, count, temperature, prefix, max_length, seed
+            )
+            best = greedy(snap.model, snap.vocab, prefix, max_length)
         except ValueError as exc:
             raise RefusedError(str(exc), field="prefix") from None
 
@@ -191,47 +174,55 @@ class TrainingService:
         return [described(s) for s in drawn], described(best), snap.step
 
     # ------------------------------------------------------------- internals
-    def _new_run(self, folder: Path, dataset: Dataset, trainer: Trainer, state: RunState) -> Run:
-        return Run(
-            DEFAULT_RUN,
-            folder,
-            self.hub,
-            dataset,
-            trainer,
-            state=state,
-            progress_hz=self.settings.progress_hz,
-            wake=self._wake.set,
-        )
-
-    def _fresh(self, folder: Path) -> Run:
-        """A new run on the bundled names with the default config, at step 0."""
-        assert self.bundled is not None
-        trainer = _new_trainer(self.default_config, self.bundled)
-        run = self._new_run(folder, self.bundled, trainer, RunState.IDLE)
-        trainer.evaluate()
-        return run
-
-    def _resume(self, folder: Path) -> Run | None:
-        """The run saved in `folder`, paused; None if there is none or it cannot be read.
+    def _open(self, run_id: str, folder: Path) -> RunProxy:
+        """The run saved in `folder` resumed on a worker, or a fresh one when none can be.
 
         Temporary files of saves a crash interrupted are deleted unread; a checkpoint
         that cannot be read is set aside (never overwritten) and a fresh run starts.
         """
+        assert self.bundled is not None
         store = RunFolder(folder)
         store.remove_leftovers()
-        if not store.checkpoint.is_file():
-            return None
-        try:
-            trainer, dataset = self._resume_on(store.checkpoint.read_bytes(), self._candidates(store))
-        except (ValueError, OSError) as exc:
-            kept = store.set_aside()
-            log.warning("not resuming %s: %s; it is kept as %s", store.checkpoint, exc, kept)
-            self._unreadable = f"The saved checkpoint could not be read ({exc}); it is kept as {kept}."
-            return None
-        state = RunState.FINISHED if trainer.finished else RunState.PAUSED
-        run = self._new_run(folder, dataset, trainer, state)
-        log.info("resumed %s at step %d", store.checkpoint, trainer.step)
-        return run
+        key = f"{self._prefix}/{run_id}"
+        candidates, data, message = self._candidates(store), None, None
+        if store.checkpoint.is_file():
+            try:
+                data = store.checkpoint.read_bytes()
+                load_checkpoint(data, max_unpacked_bytes=self.settings.max_checkpoint_bytes)
+            except (ValueError, OSError) as exc:
+                data, message = None, self._set_aside(store, exc)
+        while True:
+            spec = RunSpec(
+                key,
+                run_id,
+                tuple(candidates) if data is not None else (self.bundled,),
+                self.default_config,
+                checkpoint=data,
+                progress_hz=self.settings.progress_hz,
+                checkpoint_seconds=self.settings.checkpoint_seconds,
+                good_period=self.settings.rollback_seconds,
+                message=message,
+            )
+            proxy = RunProxy(run_id, key, self.executor, self.hub, folder, spec.datasets[0])
+            try:
+                proxy._apply(self.executor.open(spec, proxy))
+            except RefusedError as exc:
+                if data is None:
+                    raise
+                data, message = None, self._set_aside(store, exc)  # no data set fits it
+                continue
+            proxy.dataset = next(
+                (d for d in spec.datasets if d.summary() == proxy.status()["dataset"]), proxy.dataset
+            )
+            if data is not None:
+                log.info("resumed %s at step %d", store.checkpoint, proxy.at_step)
+            return proxy
+
+    @staticmethod
+    def _set_aside(store: RunFolder, exc: BaseException) -> str:
+        kept = store.set_aside()
+        log.warning("not resuming %s: %s; it is kept as %s", store.checkpoint, exc, kept)
+        return f"The saved checkpoint could not be read ({exc}); it is kept as {kept}."
 
     def _candidates(self, store: RunFolder) -> list[Dataset]:
         """The data sets a saved run may train on: the one run.json names first."""
@@ -241,31 +232,6 @@ class TrainingService:
             if dataset is not None and all(dataset.names != d.names for d in found):
                 found.append(dataset)
         return found
-
-    @staticmethod
-    def _resume_on(data: bytes, candidates: list[Dataset]) -> tuple[Trainer, Dataset]:
-        """The checkpoint resumed on the data set it was trained on, else the first that fits.
-
-        The checkpoint's fingerprint of its names says which data set it was trained
-        on (a kill between writing it and run.json may leave run.json behind).
-        ValueError when no candidate fits its vocabulary.
-        """
-        extra = load_checkpoint(data).extra.get("trainer")
-        digest = extra.get("names_digest") if isinstance(extra, dict) else None
-        fitting: list[tuple[Trainer, Dataset]] = []
-        problem: ValueError | None = None
-        for dataset in candidates:
-            try:
-                trainer = Trainer.resume(data, dataset.names)
-            except ValueError as exc:  # CheckpointError, VocabError: not this data set
-                problem = problem or exc
-                continue
-            if trainer.names_digest == digest:
-                return trainer, dataset
-            fitting.append((trainer, dataset))
-        if fitting:
-            return fitting[0]
-        raise problem or ValueError("no data set fits the checkpoint")
 
     def _saved_dataset(self, store: RunFolder) -> Dataset:
         """The data set run.json names: the bundled one, or the uploaded names it holds."""
@@ -281,14 +247,6 @@ class TrainingService:
         except ValueError:  # NamesError
             return self.uploaded or self.bundled
         return Dataset(UPLOADED, str(info.get("filename", "names.txt")), names)
-
-
-def _new_trainer(config: TrainConfig, dataset: Dataset) -> Trainer:
-    """A trainer for `config` on `dataset` (422 naming the field if the config is unusable)."""
-    try:
-        return Trainer(config, dataset.names)
-    except (ValueError, NamesError) as exc:
-        raise RefusedError(str(exc)) from None
 
 
 def check_within_bounds(ckpt: Checkpoint) -> None:

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from pydantic import BaseModel
 
 from app.http.schemas import FieldError, GenerateRequest, TrainRequest
-from app.training.run import Run
+from app.training.proxy import RunProxy
 from app.training.service import GeneratedName, TrainingService
 from app.training.states import allows
 from app.web import charts, templating
@@ -43,7 +43,7 @@ CHART_MAX_AGE = 0.5
 _chart_cache: dict[tuple[int, str], tuple[Markup, int, float]] = {}
 
 
-def chart_svg(run: Run, scale: str) -> Markup:
+def chart_svg(run: RunProxy, scale: str) -> Markup:
     """The loss chart of `run` at `scale`, shared by every stream and request that wants it."""
     key, now = (id(run), scale), time.monotonic()
     cached = _chart_cache.get(key)
@@ -87,15 +87,15 @@ def _plain(value: float) -> str:
 LIMITS = {"train": form_limits(TrainRequest), "generate": form_limits(GenerateRequest)}
 
 
-def config_values(run: Run) -> dict[str, str]:
+def config_values(run: RunProxy) -> dict[str, str]:
     """The training form filled with the run's own configuration."""
-    config = run.trainer.config.to_dict()
+    config = run.config.to_dict()
     values = {k: "" if v is None else str(v) for k, v in config.items()}
     values["dataset"] = run.dataset.source
     return values
 
 
-def live_context(run: Run, scale: str) -> dict[str, Any]:
+def live_context(run: RunProxy, scale: str) -> dict[str, Any]:
     """What the live blocks (controls, stats, chart, samples) need."""
     status = run.status()
     return {

@@ -11,20 +11,22 @@ from __future__ import annotations
 import json
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-import app.training.rollback
 from app.inspect.service import InspectionService
 from app.inspect.views import J_UNDERFLOW
+from app.main import create_app
+from app.training.rollback import GOOD_LOSS_RATIO
 from rnn_core.checkpoint import load_checkpoint
 from rnn_core.config import TrainConfig
 from rnn_core.data import bundled_names_path, load_names
 from rnn_core.trainer import DivergedError, Trainer
 
-from .conftest import TINY
+from .conftest import TINY, make_settings
 from .test_inspect import Snap
 
 BLOW_UP = {**TINY, "optimizer": "sgd", "learning_rate": 10, "clip_value": None, "momentum": 0.0}
@@ -42,7 +44,7 @@ def wait_for_state(client: TestClient, state: str, timeout: float = 30.0) -> dic
 def assert_weights_are_sane(client: TestClient, status: dict) -> None:
     """Finite sane losses, varied names, a finite gamma trace: not saturated weights."""
     assert status["val_loss"] is not None
-    assert status["val_loss"] <= app.training.rollback.GOOD_LOSS_RATIO * status["uniform_loss"]
+    assert status["val_loss"] <= GOOD_LOSS_RATIO * status["uniform_loss"]
     names = client.post("/api/generate", json={"count": 10, "seed": 1}).json()["names"]
     assert len(set("".join(n["name"] for n in names))) > 3, names  # not "ssssss..."
     trace = client.get("/api/inspect", params={"name": "tyrannosaurus"})
@@ -82,12 +84,13 @@ def test_a_huge_learning_rate_diverges_rolls_back_and_says_what_to_change(client
     client.post("/api/train/pause")
 
 
-def test_rollback_restores_the_run_of_the_last_sane_evaluation(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(
-        app.training.rollback, "GOOD_PERIOD", 0.0
-    )  # keep every sane evaluation: the step is exact
+def test_rollback_restores_the_run_of_the_last_sane_evaluation(tmp_path: Path) -> None:
+    # Every sane evaluation is kept (no time between captures), so the step rolled back to is exact.
+    with TestClient(create_app(make_settings(tmp_path / "runs", rollback_seconds=0.0))) as client:
+        _roll_back_to_the_last_sane_evaluation(client)
+
+
+def _roll_back_to_the_last_sane_evaluation(client: TestClient) -> None:
     client.post("/api/train/start", json={**TINY, "learning_rate": 0.01})
     deadline = time.monotonic() + 30
     while client.get("/api/status").json()["step"] < 3 * TINY["eval_every"] + 5:

@@ -65,4 +65,5 @@ def test_the_choices_come_from_the_registries(components: dict[str, Any]) -> Non
 
 def test_the_live_patch_holds_only_what_may_change_while_training(components: dict[str, Any]) -> None:
     live = {f.name for f in config_fields() if f.live}
-    assert set(components["ConfigPatch"]["properties"]) == live == {"learning_rate", "max_steps"}
+    assert set(components["ConfigPatch"]["properties"]) == live
+    assert live == {"learning_rate", "max_steps", "steps_per_second"}

@@ -98,14 +98,13 @@ def assert_whole(client: httpx.Client, server: LiveServer) -> dict:
     status = client.get("/api/status").json()
     assert status["state"] in set(RunState)
     run = server.app.state.service.get()
-    with run.locked():
-        trainer, dataset = run.trainer, run.dataset
-        D, V = trainer.config.hidden_size, trainer.vocab.size
-        shapes = {name: p.shape for name, p in trainer.model.params.items()}
-        assert shapes == {"W_h": (D, D), "W_x": (D, V), "b1": (D,), "U": (V, D), "b2": (V,)}
-        assert trainer.model.hidden_size == D and trainer.model.vocab_size == V
-        assert set("".join(dataset.names)) <= set(trainer.vocab.chars)  # its vocabulary spells the data
-        assert all(np.isfinite(p).all() for p in trainer.model.params.values())
+    snap, dataset = run.snapshot(), run.dataset
+    D, V = snap.config.hidden_size, snap.vocab.size
+    shapes = {name: p.shape for name, p in snap.model.params.items()}
+    assert shapes == {"W_h": (D, D), "W_x": (D, V), "b1": (D,), "U": (V, D), "b2": (V,)}
+    assert snap.model.hidden_size == D and snap.model.vocab_size == V
+    assert set("".join(dataset.names)) <= set(snap.vocab.chars)  # its vocabulary spells the data
+    assert all(np.isfinite(p).all() for p in snap.model.params.values())
     ckpt = load_checkpoint(client.get("/api/checkpoint").content)
     assert ckpt.model.hidden_size == status["config"]["hidden_size"] == D
     assert ckpt.vocab.size == V
