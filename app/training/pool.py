@@ -57,6 +57,14 @@ class Listener(Protocol):
 
     def on_checkpoint(self, checkpoint: Checkpoint) -> None: ...
 
+    def recovery(self) -> RunSpec:
+        """How to open the run again after its worker was lost (from its last checkpoint)."""
+        ...
+
+    def recovered(self, status: Status) -> None:
+        """The run is back, on a new worker."""
+        ...
+
 
 # ------------------------------------------------------------ in the worker
 def serve(conn: Connection) -> None:
@@ -163,6 +171,7 @@ class WorkerClient:
         for call in list(self._calls.values()):
             call.future.set_result(lost)
         self._calls.clear()
+        self.pool.lost(self)
 
 
 class LocalPool:
@@ -174,6 +183,7 @@ class LocalPool:
         self._placed: dict[str, WorkerClient] = {}
         self._listeners: dict[str, Listener] = {}
         self._lock = threading.Lock()
+        self._closing = False
 
     @property
     def size(self) -> int:
@@ -223,8 +233,33 @@ class LocalPool:
 
     def shutdown(self) -> None:
         """End every worker (their runs should have been closed, and so saved, first)."""
+        self._closing = True
         for client in self.clients:
             client.stop()
+
+    def lost(self, client: WorkerClient) -> None:
+        """A worker went away (killed, crashed): start another and bring its runs back on it.
+
+        Each run comes back from its last checkpoint, in the state it was in; the
+        runs of the other workers never notice. Called on the lost worker's reader thread.
+        """
+        if self._closing:
+            return
+        log.warning("worker %d (pid %s) was lost; starting another", client.index, client.process.pid)
+        fresh = WorkerClient(client.index, self)
+        with self._lock:
+            self.clients[self.clients.index(client)] = fresh
+            orphans = [key for key, c in self._placed.items() if c is client]
+            for key in orphans:
+                self._placed[key] = fresh
+        for key in orphans:
+            listener = self._listeners.get(key)
+            if listener is None:
+                continue
+            try:
+                listener.recovered(fresh.call(key, "open", listener.recovery()))
+            except RunError as exc:
+                log.error("run %s could not be brought back: %s", key, exc)
 
     def _forget(self, key: str) -> None:
         with self._lock:

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -25,7 +26,9 @@ from app.training.outbox import Checkpoint
 from app.training.payloads import Progress, Sample, Snapshot, Status
 from app.training.states import RunState
 from app.training.storage import RunFolder, storage_problem
+from app.training.worker import RunSpec
 from rnn_core import RNN, Vocab
+from rnn_core.checkpoint import load_checkpoint
 from rnn_core.config import TrainConfig
 
 log = logging.getLogger("bptt_lab.proxy")
@@ -50,16 +53,15 @@ class RunProxy:
 
     def __init__(
         self,
-        run_id: str,
-        key: str,
+        spec: RunSpec,
         executor: Executor,
         hub: Publisher,
         folder: Path,
-        dataset: Dataset,
         status: Status | None = None,
     ) -> None:
-        self.run_id, self.key, self.executor, self.hub = run_id, key, executor, hub
-        self.folder, self.store, self.dataset = folder, RunFolder(folder), dataset
+        self.run_id, self.key, self.executor, self.hub = spec.run_id, spec.key, executor, hub
+        self.spec = spec  # how the run was opened: the recipe for bringing it back
+        self.folder, self.store, self.dataset = folder, RunFolder(folder), spec.datasets[0]
         self.samples: deque[Sample] = deque(maxlen=6)
         self.storage_warning: str | None = None
         self._status: Status | None = status
@@ -211,6 +213,30 @@ class RunProxy:
             self._warn(storage_problem(self.folder, exc))
             return
         self._warn(None)
+
+    def recovery(self) -> RunSpec:
+        """The run as its last checkpoint holds it, in the state it was in, for a new worker."""
+        try:
+            data: bytes | None = self.store.checkpoint.read_bytes()
+        except OSError:
+            data = None  # never saved: it starts again as it was opened
+        state = self.state if self._status is not None else None
+        step = load_checkpoint(data).step if data is not None else 0
+        message = f"Recovered from step {step:,}: the worker that trained this run was lost."
+        return replace(
+            self.spec,
+            datasets=(self.dataset, *(d for d in self.spec.datasets if d is not self.dataset)),
+            checkpoint=data if data is not None else self.spec.checkpoint,
+            state=state if data is not None else None,
+            message=message,
+            version=self.version + 1 if self._status is not None else 0,
+        )
+
+    def recovered(self, status: Status) -> None:
+        """Back on a new worker: mirror its status and tell the page."""
+        self._apply(status)
+        self._snapshot, self._history = None, None
+        self.hub.publish("state", self.status())
 
     # ---------------------------------------------------------------- internals
     def _command(self, command: str, *args: Any) -> None:

@@ -56,6 +56,7 @@ class Run:
         state: RunState = RunState.IDLE,
         progress_hz: float = 10.0,
         good_period: float = GOOD_PERIOD,
+        version: int = 0,
     ) -> None:
         self.run_id, self.hub, self.store, self.dataset = run_id, channel, channel, dataset
         self.gate = Gate()
@@ -63,7 +64,7 @@ class Run:
         self.message: str | None = None  # what happened and what to change (diverged, errors)
         self.storage_warning: str | None = None  # set while checkpoints cannot be written
         self.samples: deque[Sample] = deque(maxlen=6)
-        self.version = 0  # bumped whenever the weights or the loss history change
+        self.version = version  # bumped whenever the weights, the history or the state change
         self.last_saved = time.monotonic()
         self._saved_version = -1
         self._period = 1.0 / progress_hz

@@ -203,7 +203,7 @@ class TrainingService:
                 good_period=self.settings.rollback_seconds,
                 message=message,
             )
-            proxy = RunProxy(run_id, key, self.executor, self.hub, folder, spec.datasets[0])
+            proxy = RunProxy(spec, self.executor, self.hub, folder)
             try:
                 proxy._apply(self.executor.open(spec, proxy))
             except RefusedError as exc:

@@ -53,6 +53,7 @@ class RunSpec:
     progress_hz: float = 10.0
     checkpoint_seconds: float = 30.0
     good_period: float = GOOD_PERIOD  # seconds between two captures of its last good state
+    version: int = 0  # where its count of versions starts (past every version seen before)
     message: str | None = None
 
 
@@ -93,6 +94,7 @@ class Worker:
             state=state,
             progress_hz=spec.progress_hz,
             good_period=spec.good_period,
+            version=spec.version,
         )
         run.message = spec.message
         if spec.checkpoint is None:
