@@ -27,7 +27,7 @@ from .checkpoint import CheckpointError, load_checkpoint
 from .config import TrainConfig, config_fields
 from .data import NamesError, bundled_names_path, load_names
 from .events import EvalInfo, SampleInfo, StepInfo
-from .gradcheck import DEFAULT_EPS, check_gradients
+from .gradcheck import DEFAULT_EPS, GRAD_CHECK_TOLERANCE, check_gradients
 from .inspect_report import build_report
 from .inspect_text import render_inspect
 from .model import RNN
@@ -92,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument("--batch", type=_positive_int, default=3, metavar="N", help="names checked (3)")
     gc.add_argument("--entries", type=_positive_int, default=5, metavar="N", help="per parameter (5)")
     gc.add_argument("--eps", type=float, default=DEFAULT_EPS, metavar="X", help="finite-difference step")
-    gc.add_argument("--tolerance", type=float, default=1e-6, metavar="X", help="largest relative error")
+    gc.add_argument(
+        "--tolerance", type=float, default=GRAD_CHECK_TOLERANCE, metavar="X", help="largest relative error"
+    )
     gc.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the model and the draw")
     gc.set_defaults(func=cmd_gradcheck)
     return parser

@@ -29,6 +29,8 @@ from .arrays import BoolArray, FloatArray
 from .model import PARAM_NAMES, RNN
 from .trace import GammaTrace
 
+#: The bar every checked entry's relative error must stay under (the CLI's and the panel's).
+GRAD_CHECK_TOLERANCE = 1e-6
 DEFAULT_EPS = 1e-4
 DEFAULT_FLOOR = 1e-4
 

@@ -16,7 +16,7 @@ the server however the server ends (see `watch_server`).
 
 Reports are cached (in whichever process answers) by (name, weights key), so the
 page's step-backwards walk and heatmap clicks read the very numbers the page
-shows, and a poll while the weights stand still costs nothing.
+shows, and a refresh while the weights stand still costs nothing.
 """
 
 from __future__ import annotations
@@ -33,20 +33,26 @@ import unicodedata
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from multiprocessing.connection import Connection
-from typing import Protocol
+from typing import Literal, Protocol
 
-from app.http.schemas import MAX_NAME_CHARS
-from app.inspect.views import inspect_view, nonfinite_note, render, vector_view, walk_view
+from app.inspect.views import (
+    MAX_INSPECT_CHARS,
+    inspect_view,
+    lit_layers,
+    nonfinite_note,
+    render,
+    vector_view,
+)
+from app.inspect.walk import walk_view
 from app.training.events import finite
 from rnn_core import RNN, Vocab
 from rnn_core.inspect_report import InspectReport, build_report
 
 log = logging.getLogger("bptt_lab.inspect")
 
-MAX_INSPECT_CHARS = MAX_NAME_CHARS  # the longest name the Generate panel writes: 40
 CACHE_SIZE = 8  # reports kept (each holds a T x T x D_h gamma)
 DEFAULT_NAMES = ("tyrannosaurus",)  # shown first when the vocabulary spells it
 WORKER_TIMEOUT = 30.0  # seconds a job may take in the worker before it runs here instead
@@ -57,12 +63,18 @@ class InspectNameError(ValueError):
 
 
 class Snapshot(Protocol):
-    """What inspection needs from a snapshot of the run (app.training.run.Snapshot has it)."""
+    """What inspection needs from a snapshot of the run (app.training.run.Snapshot has it).
 
-    model: RNN
-    vocab: Vocab
-    step: int
-    version: int
+    Read-only, so a frozen dataclass fits."""
+
+    @property
+    def model(self) -> RNN: ...
+    @property
+    def vocab(self) -> Vocab: ...
+    @property
+    def step(self) -> int: ...
+    @property
+    def version(self) -> int: ...
 
 
 class SnapshotSource(Protocol):
@@ -113,11 +125,15 @@ def clean_name(raw: str, vocab: Vocab, limit: int = MAX_INSPECT_CHARS) -> str:
 
 
 # ------------------------------------------------------------ jobs, answers
+#: What a job asks for: the panel body, the walk's table, one gamma vector, or /api/inspect's JSON.
+JobKind = Literal["result", "walk", "vector", "json"]
+
+
 @dataclass(frozen=True)
 class Job:
     """One thing the page or the API wants about a checked name, with the weights to use."""
 
-    kind: str  # "result" (panel body), "walk", "vector" or "json"
+    kind: JobKind
     name: str  # already checked by clean_name
     key: str  # names the weights in `model`
     step: int  # their training step
@@ -127,7 +143,7 @@ class Job:
     walk: int = 0  # the step k the walk has lit (0: none)
     t: int = 0  # the gamma_t(k) shown across the hidden units (t = 0: gamma(k))
     k: int = 0
-    fresh: bool = False  # asked for by a person (not a poll): clear the message beside the input
+    fresh: bool = False  # asked for by a person (not a refresh): clear the message beside the input
 
 
 @dataclass(frozen=True)
@@ -136,6 +152,7 @@ class Answer:
 
     status: int
     body: str  # HTML, or JSON text for kind "json"
+    pid: int = field(default_factory=os.getpid)  # the process that answered: the worker's, or ours
 
 
 @dataclass(frozen=True)
@@ -175,7 +192,8 @@ def answer(job: Job) -> Answer:
         body = {**r.to_dict(), "step": done.step, "warning": nonfinite_note(r)}
         return Answer(200, json.dumps(finite(body), allow_nan=False))  # JSON has no NaN: null
     if job.kind == "walk":
-        return Answer(200, render("walk", walk=walk_view(r, job.walk)))
+        walk = walk_view(r, job.walk)
+        return Answer(200, render("walk", walk=walk, lit=lit_layers(r, walk.k)))
     if job.kind == "vector":
         if not (1 <= job.k <= job.t <= r.T or (job.t == 0 and 1 <= job.k <= r.T)):
             message = f"γ_t(k) needs 1 ≤ k ≤ t ≤ T = {r.T} (or t = 0 for γ(k))"
@@ -229,7 +247,7 @@ class InspectionService:
         self,
         source: SnapshotSource,
         raw_name: str,
-        kind: str = "result",
+        kind: JobKind = "result",
         want: str = "",
         walk: int = 0,
         t: int = 0,

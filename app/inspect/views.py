@@ -1,46 +1,73 @@
 """What the Inspect templates print: an InspectReport turned into labelled, formatted values.
 
-The templates hold no logic; every number they show is formatted here, with its
-exact value beside it for the hover title, and every quantity keeps the seed's
-name and equation (links go to the equation list in templates/partials/inspect.html).
+The view models are plain data: numbers formatted here (app/inspect/numbers.py),
+each with its exact value beside it for the hover title, and the charts'
+geometry (app/inspect/charts.py, app/inspect/decay.py). The words, the formulas
+and every equation link are in the templates (templates/partials/inspect.html
+and templates/partials/inspect/), which name each quantity by the seed's symbol
+and equation.
 
     inspect_view(report, key, step, walk, selected)  the whole panel body
-    walk_view(report, walk)                  the accumulation table and the step-back control
-    vector_view(report, t, k)                one gamma_t(k) across the hidden units
+    lit_layers(report, walk)                         what step k of the walk lights on the charts
+    vector_view(report, t, k)                        one gamma_t(k) across the hidden units
+    render(block, **context)                         one of the panel's fragments
+
+The accumulation table's walk is in app/inspect/walk.py.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from html import escape
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from markupsafe import Markup
 
-from app.inspect.charts import accumulated_svg, decay_svg, dW_h_bars_svg, gamma_heatmap_svg, vector_svg
+from app.http.schemas import MAX_NAME_CHARS
+from app.inspect.charts import (
+    AccumulatedMap,
+    BarChart,
+    GammaMap,
+    VectorChart,
+    accumulated_map,
+    dW_h_bars,
+    gamma_map,
+    vector_chart,
+)
+from app.inspect.decay import DecayNote, DecayPlot, decay_notes, decay_plot
+from app.inspect.numbers import Cell, cell, exact, fmt, sci
+from app.inspect.walk import WalkLayers, WalkView, walk_layers, walk_view
 from app.web import templating
-from rnn_core.gradcheck import GradCheckEntry
-from rnn_core.inspect_report import InspectReport, TableRow
+from rnn_core.gradcheck import GRAD_CHECK_EPS, GRAD_CHECK_TOLERANCE, GradCheckEntry
+from rnn_core.inspect_report import InspectReport
 
 PANEL = "partials/inspect.html"
+Fragment = Literal["result", "error", "walk", "vector"]
+#: The template holding each fragment (a block of the same name).
+TEMPLATES: dict[Fragment, str] = {
+    "result": PANEL,
+    "error": PANEL,
+    "walk": "partials/inspect/walk.html",
+    "vector": "partials/inspect/vector.html",
+}
 VECTOR_URL = "/fragments/inspect/gamma"
-GRAD_CHECK_TOLERANCE = 1e-6  # the issue's bar for every parameter
-
-
-NOT_FINITE = {math.inf: "∞", -math.inf: "−∞"}
-
-
-def fmt(value: float, spec: str = ".4g") -> str:
-    """A value as the page prints it: 4 significant digits; ∞ or "not a number" when not finite."""
-    if math.isfinite(value):
-        return format(value, spec)
-    return NOT_FINITE.get(value, "not a number")
-
-
+MAX_INSPECT_CHARS = MAX_NAME_CHARS  # the longest name the Generate panel writes: 40
 #: Above this J(t) the probability e^-J(t) of the true character underflows float64 to 0.
 J_UNDERFLOW = 700.0
+
+
+@dataclass(frozen=True)
+class ShellView:
+    """What the panel's shell shows before any name is traced (it is rendered with the page)."""
+
+    max_name_chars: int
+    input_maxlength: int  # above the limit, so a longer name is refused in words, not cut short
+
+
+def shell_view() -> ShellView:
+    """The panel's shell: the name field's limits (page.html includes it; routes/pages.py passes it)."""
+    return ShellView(MAX_INSPECT_CHARS, MAX_INSPECT_CHARS + 20)
 
 
 def nonfinite_note(r: InspectReport) -> str | None:
@@ -56,41 +83,12 @@ def nonfinite_note(r: InspectReport) -> str | None:
     )
 
 
-def exact(value: float) -> str:
-    """A value as a hover title gives it: 7 significant digits."""
-    return f"{value:.6e}" if math.isfinite(value) else fmt(value)
-
-
-def eq(number: str) -> Markup:
-    """A link to one of the seed's equations in the panel's equation list."""
-    anchor = "eq-" + number.replace(".", "-")
-    return Markup(f'<a class="eq" href="#{anchor}">Eq.&nbsp;{escape(number)}</a>')
-
-
-def gamma_sym(t: int | str, k: int | str) -> Markup:
-    """gamma_t^(k) as HTML."""
-    return Markup(f"γ<sub>{escape(str(t))}</sub><sup>({escape(str(k))})</sup>")
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One number on the page: shown rounded, exact in its title, with a highlight class."""
-
-    text: str
-    title: str
-    css: str = ""
-
-
-def cell(value: float, css: str = "") -> Cell:
-    """A formatted number."""
-    return Cell(fmt(value), exact(value), css)
-
-
+# --------------------------------------------------------------- the models
 @dataclass(frozen=True)
 class Guess:
     char: str
     prob: str
-    title: str
+    exact: str
     width: str  # bar width, percent
     css: str  # "hit" when the guess is the true next character
 
@@ -107,58 +105,19 @@ class StepView:
 
 
 @dataclass(frozen=True)
-class RowView:
-    """One row of the accumulation table."""
-
-    k: int
-    chars: str  # x(k) -> y(k)
-    computes: Cell
-    receives: Cell
-    accumulated: Cell
-    sigma_prime: Cell
-    adds: Cell
-    passes: Cell
-    running: Cell
-    css: str  # walk-current / walk-next / walk-prev / ""
-
-
-@dataclass(frozen=True)
-class Line:
-    """One line of the walk's explanation: a verb, a formula, the value and its equation."""
-
-    verb: str
-    formula: Markup
-    value: Cell
-    equation: Markup
-
-
-@dataclass(frozen=True)
-class WalkView:
-    k: int  # 0 before the walk starts
-    T: int
-    next_k: int  # what the step-back button asks for
-    button: str
-    rows: tuple[RowView, ...]
-    lines: tuple[Line, ...]
-    heading: Markup
-    style: Markup  # highlights the quantities that move in the maps and bars
-
-
-@dataclass(frozen=True)
 class VectorView:
     t: int
     k: int
-    svg: Markup
-    symbol: Markup
+    kind: Literal["accumulated", "own", "sent"]  # t = 0: gamma(k); t = k; t > k
+    chart: VectorChart
     norm: Cell
-    how: Markup  # how it was computed, with its equation
 
 
 @dataclass(frozen=True)
 class GradRow:
     param: str
-    equation: Markup
-    index: str
+    equation: str  # the seed's equation the parameter appears in
+    index: str  # 1-based
     analytic: Cell
     numeric: Cell
     rel_error: Cell
@@ -166,10 +125,12 @@ class GradRow:
 
 
 @dataclass(frozen=True)
-class DecayNote:
-    activation: str
-    css: str
-    text: Markup
+class GradCheckView:
+    rows: tuple[GradRow, ...]
+    largest: Cell  # the largest relative error, css "ok" or "bad"
+    ok: bool
+    tolerance: str  # GRAD_CHECK_TOLERANCE, as the verdict writes it
+    eps: str  # the difference step of rnn_core.gradcheck
 
 
 @dataclass(frozen=True)
@@ -185,32 +146,32 @@ class InspectView:
     loss_per_char: Cell
     warning: str | None  # said when J is not finite
     steps: tuple[StepView, ...]
-    gamma_map: Markup
-    accumulated_map: Markup
-    dW_h_bars: Markup
+    gamma_map: GammaMap
+    accumulated_map: AccumulatedMap
+    dW_h_bars: BarChart
+    layers: WalkLayers  # step k of the walk, drawn over those three
+    decay: DecayPlot
+    decay_notes: tuple[DecayNote, ...]
     dW_h_sum: Cell
     dW_h_norm: Cell
-    decay_plot: Markup
-    decay_notes: tuple[DecayNote, ...]
-    grad_rows: tuple[GradRow, ...]
-    grad_max: Cell  # css "ok" or "bad"
-    grad_verdict: str
+    grad: GradCheckView
     walk: WalkView
     vector: VectorView
 
 
-def render(block: str, **context: Any) -> str:
-    """One block of templates/partials/inspect.html, rendered alone (jinja2-fragments)."""
-    return templating.render(PANEL, block, context)
+def render(block: Fragment, **context: Any) -> Markup:
+    """One of the panel's fragments: the block ``block`` of its template, rendered alone."""
+    return templating.render(TEMPLATES[block], block, context)
 
 
-# ------------------------------------------------------------------- builders
+# ------------------------------------------------------------------ builders
 def inspect_view(
     r: InspectReport, key: str, step: int, walk: int = 0, selected: tuple[int, int] | None = None
 ) -> InspectView:
     """Everything the panel body shows for one name, traced under the weights ``key`` of ``step``."""
     t, k = selected if selected and 1 <= selected[1] <= selected[0] <= r.T else (r.T, r.T)
-    grad_ok = r.grad_check_max_error < GRAD_CHECK_TOLERANCE
+    walk_model = walk_view(r, walk)
+    maps = gamma_map(r, VECTOR_URL), accumulated_map(r, VECTOR_URL), dW_h_bars(r)
     return InspectView(
         name=r.name,
         key=key,
@@ -223,17 +184,16 @@ def inspect_view(
         loss_per_char=cell(r.loss / r.T),
         warning=nonfinite_note(r),
         steps=step_views(r),
-        gamma_map=Markup(gamma_heatmap_svg(r, VECTOR_URL)),
-        accumulated_map=Markup(accumulated_svg(r, VECTOR_URL)),
-        dW_h_bars=Markup(dW_h_bars_svg(r)),
+        gamma_map=maps[0],
+        accumulated_map=maps[1],
+        dW_h_bars=maps[2],
+        layers=walk_layers(*maps, walk_model.k),
+        decay=decay_plot(r),
+        decay_notes=decay_notes(r),
         dW_h_sum=cell(r.dW_h_norm_sum),
         dW_h_norm=cell(r.dW_h_norm),
-        decay_plot=Markup(decay_svg(r)),
-        decay_notes=decay_notes(r),
-        grad_rows=tuple(grad_row(e) for e in r.grad_check),
-        grad_max=cell(r.grad_check_max_error, "ok" if grad_ok else "bad"),
-        grad_verdict="< 1e-6: the gradients are right" if grad_ok else "≥ 1e-6: look closer",
-        walk=walk_view(r, walk),
+        grad=grad_check_view(r),
+        walk=walk_model,
         vector=vector_view(r, t, k),
     )
 
@@ -253,7 +213,7 @@ def step_views(r: InspectReport) -> tuple[StepView, ...]:
                 Guess(
                     g.char,
                     f"{g.prob:.2f}",
-                    f"ŷ({s.t})[{g.char}] = {exact(g.prob)}",
+                    exact(g.prob),
                     f"{100 * g.prob:.1f}",
                     "hit" if g.char == s.y else "",
                 )
@@ -264,166 +224,16 @@ def step_views(r: InspectReport) -> tuple[StepView, ...]:
     )
 
 
-def _row_class(row_k: int, walk: int) -> str:
-    if walk == 0:
-        return ""
-    return {walk: "walk-current", walk + 1: "walk-from", walk - 1: "walk-to"}.get(row_k, "")
-
-
-def walk_view(r: InspectReport, walk: int) -> WalkView:
-    """The accumulation table with step k = ``walk`` lit (0: none yet), and the next step."""
-    T = r.T
-    walk = walk if 1 <= walk <= T else 0
-    chars = {s.t: f"{s.x} → {s.y}" for s in r.steps}
-    rows = []
-    for row in r.table:
-        css = _row_class(row.k, walk)
-        moving = "moves" if css == "walk-current" else ""
-        rows.append(
-            RowView(
-                k=row.k,
-                chars=chars[row.k],
-                computes=cell(row.computes, moving),
-                receives=cell(row.receives, moving or ("moves-to" if css == "walk-to" else "")),
-                accumulated=cell(row.accumulated, moving),
-                sigma_prime=cell(row.sigma_prime_mean),
-                adds=cell(row.adds, moving),
-                passes=cell(row.passes, moving or ("moves-from" if css == "walk-from" else "")),
-                running=cell(row.running, moving),
-                css=css,
-            )
-        )
-    next_k = walk - 1 if walk > 1 else T
-    if walk == 0:
-        button = f"Step backwards from k = {T}"
-    elif walk == 1:
-        button = f"Start again at k = {T}"
-    else:
-        button = f"Step back to k = {walk - 1}"
-    current = next((row for row in r.table if row.k == walk), None)
-    return WalkView(
-        k=walk,
-        T=T,
-        next_k=next_k,
-        button=button,
-        rows=tuple(rows),
-        lines=walk_lines(current, T) if current else (),
-        heading=_walk_heading(current, chars, T),
-        style=_walk_style(walk),
-    )
-
-
-def _walk_heading(row: TableRow | None, chars: dict[int, str], T: int) -> Markup:
-    if row is None:
-        return Markup(
-            "The backward pass runs from k = T down to 1. Press the button to walk it one step "
-            "at a time: the table, the γ map, γ(k) and the ∂J/∂W<sub>h</sub>(k) bars light up "
-            "what each step uses and what it hands on."
-        )
-    return Markup(f"Step k = {row.k} of {T} (input → target: {escape(chars[row.k])}): the cell h({row.k})")
-
-
-def walk_lines(row: TableRow, T: int) -> tuple[Line, ...]:
-    """What step k computes, receives, holds, adds and passes (the seed's table, one row)."""
-    k = row.k
-    later = (
-        Markup(f"Σ<sub>t={k + 1}…{T}</sub> ") + gamma_sym("t", k)
-        if k < T
-        else Markup("nothing (k = T is the last step)")
-    )
-    lines = [
-        Line(
-            "computes",
-            gamma_sym(k, k) + Markup(f" = U<sup>T</sup>(ŷ({k}) − y({k}))"),
-            cell(row.computes),
-            eq("3.1") + Markup(", ") + eq("2.1"),
-        ),
-        Line(f"receives from step {k + 1}", later, cell(row.receives), eq("6.2")),
-        Line(
-            "holds",
-            Markup(f"γ({k}) = ∂J/∂h({k}) = ") + gamma_sym(k, k) + Markup(" + received"),
-            cell(row.accumulated),
-            eq("4.1"),
-        ),
-        Line(
-            "adds to the gradient",
-            Markup(f"∂J/∂W<sub>h</sub><sup>({k})</sup> = (γ({k}) ∘ σ′(z({k}))) h({k - 1})<sup>T</sup>"),
-            cell(row.adds),
-            eq("5.2"),
-        ),
-        Line(
-            "gradient so far",
-            Markup(f"Σ<sub>j={k}…{T}</sub> ∂J/∂W<sub>h</sub><sup>(j)</sup>"),
-            cell(row.running),
-            eq("4.1"),
-        ),
-        Line(
-            f"passes to step {k - 1}" if k > 1 else "passes to h(0) (a constant: unused)",
-            Markup(f"W<sub>h</sub><sup>T</sup>(γ({k}) ∘ σ′(z({k}))) = Σ<sub>t≥{k}</sub> ")
-            + gamma_sym("t", k - 1),
-            cell(row.passes),
-            eq("6.2"),
-        ),
-    ]
-    return tuple(lines)
-
-
-def _walk_style(walk: int) -> Markup:
-    """CSS lighting column k (and k - 1) of the γ map, row k of γ(k), bar k of ∂J/∂W_h(k)."""
-    if walk == 0:
-        return Markup("")
-    return Markup(
-        "<style>"
-        f'#inspect-result .g-cell[data-k="{walk}"]{{stroke:#d9480f;stroke-width:2}}'
-        f'#inspect-result .g-cell[data-k="{walk - 1}"]:not([data-t="{walk - 1}"])'
-        "{stroke:#f59f00;stroke-width:1.5;stroke-dasharray:3 2}"
-        f'#inspect-result .acc-row[data-k="{walk}"] > text{{fill:#d9480f;font-weight:700}}'
-        f'#inspect-result .acc-hit[data-k="{walk}"]{{stroke:#d9480f;stroke-width:1.5}}'
-        f'#inspect-result .dwh-bar[data-k="{walk}"] rect{{fill:#d9480f}}'
-        "</style>"
-    )
+def lit_layers(r: InspectReport, walk: int) -> WalkLayers:
+    """The walk's layers at step k = ``walk``, for the charts the page already shows."""
+    return walk_layers(gamma_map(r, VECTOR_URL), accumulated_map(r, VECTOR_URL), dW_h_bars(r), walk)
 
 
 def vector_view(r: InspectReport, t: int, k: int) -> VectorView:
-    """gamma_t(k) across the hidden units, with how Eq. 6.2 (or the output layer) made it;
-    t = 0 asks for the accumulated gamma(k) = sum_t gamma_t(k) = dJ/dh(k)."""
-    if t == 0:
-        values = r.trace.accumulated[k - 1]
-        symbol = Markup(f"γ({k}) = Σ<sub>t≥{k}</sub> ") + gamma_sym("t", k) + Markup(f" = ∂J/∂h({k})")
-        how = (
-            Markup("the sum the second trick carries back: ")
-            + gamma_sym(k, k)
-            + Markup(f" plus what step {k + 1} passed, ")
-            + eq("4.1")
-        )
-        plain = f"γ({k})"
-    elif t == k:
-        values = r.trace.gamma[t - 1, k - 1]
-        symbol = gamma_sym(t, k) + Markup(f" = ∂J({t})/∂h({k})")
-        how = Markup(f"= U<sup>T</sup>(ŷ({t}) − y({t})): J({t}) back through ") + (
-            eq("3.1") + Markup(" and ") + eq("2.1")
-        )
-        plain = f"γ_{t}({k})"
-    else:
-        values = r.trace.gamma[t - 1, k - 1]
-        symbol = gamma_sym(t, k) + Markup(f" = ∂J({t})/∂h({k})")
-        how = (
-            Markup("= W<sub>h</sub><sup>T</sup>(")
-            + gamma_sym(t, k + 1)
-            + Markup(f" ∘ σ′(z({k + 1}))), ")
-            + eq("6.2")
-            + Markup(f", applied {t - k} time{'s' if t - k > 1 else ''} from ")
-            + gamma_sym(t, t)
-        )
-        plain = f"γ_{t}({k})"
-    return VectorView(
-        t=t,
-        k=k,
-        svg=Markup(vector_svg(values, plain, plain)),
-        symbol=symbol,
-        norm=cell(float(np.linalg.norm(values))),
-        how=how,
-    )
+    """gamma_t(k) across the hidden units; t = 0 asks for the accumulated gamma(k) = dJ/dh(k)."""
+    values = r.trace.accumulated[k - 1] if t == 0 else r.trace.gamma[t - 1, k - 1]
+    kind: Literal["accumulated", "own", "sent"] = "accumulated" if t == 0 else "own" if t == k else "sent"
+    return VectorView(t, k, kind, vector_chart(values), cell(float(np.linalg.norm(values))))
 
 
 _PARAM_EQUATION = {"W_h": "5.2", "W_x": "1.1", "b1": "1.1", "U": "2.1", "b2": "2.1"}
@@ -433,7 +243,7 @@ def grad_row(e: GradCheckEntry) -> GradRow:
     """One checked entry: analytic (the trace's BPTT) against the centred difference."""
     return GradRow(
         param=e.param,
-        equation=eq(_PARAM_EQUATION[e.param]),
+        equation=_PARAM_EQUATION[e.param],
         index="[" + ", ".join(str(i + 1) for i in e.index) + "]",
         analytic=Cell(f"{e.analytic:.6g}", exact(e.analytic)),
         numeric=Cell(f"{e.numeric:.6g}", exact(e.numeric)),
@@ -442,34 +252,13 @@ def grad_row(e: GradCheckEntry) -> GradRow:
     )
 
 
-def decay_notes(r: InspectReport) -> tuple[DecayNote, ...]:
-    """Why the lines fall: the bound max sigma' x |W_h|_2 on each step back through Eq. 6.2."""
-    why = {
-        "sigmoid": "σ′(z) = σ(z)(1 − σ(z)) ≤ 1/4",
-        "tanh": "tanh′(z) = 1 − tanh²(z) ≤ 1",
-        "relu": "relu′(z) is 1 where z &gt; 0, else 0",
-    }
-    notes = []
-    for n, d in enumerate(r.decays):
-        slope = "¼" if d.max_slope == 0.25 else f"{d.max_slope:g}"
-        text = (
-            Markup(f"<b>{escape(d.activation)}</b>: {why.get(d.activation, 'σ′ ≤ ' + slope)} ")
-            + eq("5.1.1")
-            + Markup(f" (here {d.sigma_prime_mean:.3f} on average), so each step back through ")
-            + eq("6.2")
-            + Markup(
-                f" multiplies |γ| by at most {slope} × ‖W<sub>h</sub>‖₂ = "
-                f"{slope} × {d.W_h_norm:.3f} = <b>{d.rate_bound:.3f}</b>"
-            )
-        )
-        if d.rate_bound < 1:
-            text += Markup(
-                f": |γ<sub>t</sub><sup>(k)</sup>| ≤ {d.rate_bound:.3f}<sup>t−k</sup> |γ<sub>t</sub>"
-                "<sup>(t)</sup>| must vanish, the reason plain RNNs forget."
-            )
-        elif d.max_slope < 1:
-            text += Markup(": only weights with ‖W<sub>h</sub>‖₂ &gt; 4 let it grow; the typical σ′ decides.")
-        else:
-            text += Markup(": the bound allows growth; the typical σ′ decides.")
-        notes.append(DecayNote(d.activation, f"act-{n}", text))
-    return tuple(notes)
+def grad_check_view(r: InspectReport) -> GradCheckView:
+    """The checked entries and the verdict on the largest relative error."""
+    ok = r.grad_check_max_error < GRAD_CHECK_TOLERANCE
+    return GradCheckView(
+        rows=tuple(grad_row(e) for e in r.grad_check),
+        largest=cell(r.grad_check_max_error, "ok" if ok else "bad"),
+        ok=ok,
+        tolerance=sci(GRAD_CHECK_TOLERANCE),
+        eps=sci(GRAD_CHECK_EPS),
+    )

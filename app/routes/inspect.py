@@ -14,7 +14,8 @@ with a sentence: JSON under /api, an HTML fragment for the page.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -22,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from app.deps import RunDep
 from app.http.schemas import ErrorOut, FieldError
-from app.inspect.service import InspectionService, InspectNameError, SnapshotSource, get_inspection
+from app.inspect.service import InspectionService, InspectNameError, Job, get_inspection
 from app.inspect.views import render
 
 router = APIRouter(tags=["inspect"])
@@ -108,10 +109,10 @@ def _refused_json(exc: InspectNameError) -> JSONResponse:
     return JSONResponse(body.model_dump(), 422)
 
 
-def _html(service: InspectionService, run: SnapshotSource, name: str, kind: str, **state: Any) -> Response:
+def _html(service: InspectionService, make_job: Callable[[], Job]) -> Response:
     """The answer to one of the panel's requests, or the refusal shown beside the input."""
     try:
-        job = service.job(run, name, kind, **state)
+        job = make_job()  # refuses a name that cannot be inspected
     except InspectNameError as exc:
         return HTMLResponse(render("error", message=str(exc)), 422)
     done = service.run(job)
@@ -147,13 +148,13 @@ def inspect_fragment(
     """The panel body for ``name``; 204 when ``key`` names the weights already shown."""
     if key and key == service.current_key(run):
         return Response(status_code=204)
-    return _html(service, run, name, "result", walk=walk, t=t, k=k, fresh=fresh)
+    return _html(service, lambda: service.job(run, name, "result", walk=walk, t=t, k=k, fresh=fresh))
 
 
 @router.get("/fragments/inspect/start", response_class=HTMLResponse, include_in_schema=False)
 def inspect_start(run: RunDep, service: InspectionDep) -> Response:
     """The panel body for a first name, so the panel is never empty."""
-    return _html(service, run, service.default_name(run), "result", fresh=True)
+    return _html(service, lambda: service.job(run, service.default_name(run), "result", fresh=True))
 
 
 @router.get("/fragments/inspect/walk", response_class=HTMLResponse, include_in_schema=False)
@@ -161,7 +162,7 @@ def inspect_walk(
     run: RunDep, service: InspectionDep, name: str = "", key: str = "", walk: Step = 0
 ) -> Response:
     """The accumulation table with step k = ``walk`` lit, from the weights the page shows."""
-    return _html(service, run, name, "walk", want=key, walk=walk)
+    return _html(service, lambda: service.job(run, name, "walk", want=key, walk=walk))
 
 
 @router.get("/fragments/inspect/gamma", response_class=HTMLResponse, include_in_schema=False)
@@ -169,4 +170,4 @@ def inspect_gamma(
     run: RunDep, service: InspectionDep, name: str = "", key: str = "", t: Step = 0, k: Step = 0
 ) -> Response:
     """gamma_t(k) across the hidden units (a click on the |gamma_t(k)| map); t = 0: gamma(k)."""
-    return _html(service, run, name, "vector", want=key, t=t, k=k)
+    return _html(service, lambda: service.job(run, name, "vector", want=key, t=t, k=k))

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.deps import ServiceDep
+from app.inspect.views import shell_view
 from app.web import templating, urlstate, views
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -18,4 +19,5 @@ def index(request: Request, service: ServiceDep) -> Response:
     context = views.page_context(
         service, urlstate.scale_of(query), urlstate.train_values(query), urlstate.gen_values(query)
     )
+    context["inspect_shell"] = shell_view()
     return templating.templates.TemplateResponse(request, views.PAGE, context)

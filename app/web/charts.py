@@ -1,29 +1,35 @@
-"""SVG charts drawn on the server: the live loss chart, and helpers other charts share.
+"""The live loss chart, drawn on the server: its geometry here, its SVG in templates/charts/loss.svg.
 
-The loss chart plots J per character (Eq. 3.2 summed by Eq. 3.3, divided by the
+The chart plots J per character (Eq. 3.2 summed by Eq. 3.3, divided by the
 steps) against the training step: each series raw and faint, with an
 exponential moving average drawn over it; train and validation; a linear or
 log y axis; the loss of guessing uniformly (ln V) as a dashed line. Hover bands
 carry the exact values in `<title>`, so a person can read them and a test can
-parse them. Colours come from CSS classes (static/app.css).
+parse them. Colours come from CSS classes (static/app.css); the scales, ticks
+and polylines from app/web/svg.py.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from html import escape
 from typing import Any
 
-Point = tuple[float, float]
+from app.web import templating
+from app.web.svg import MAX_DRAWN_POINTS, Axis, Point, fmt_tick, nice_ticks, points_attr, thin
 
+__all__ = ["HOVER_BANDS", "MAX_DRAWN_POINTS", "LossChart", "loss_chart", "loss_chart_svg"]
+
+TEMPLATE = "charts/loss.svg"
 WIDTH, HEIGHT = 760, 240  # viewBox units; the SVG scales to its box
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 50, 12, 10, 28
-MAX_DRAWN_POINTS = 500  # per series: more than the chart has pixels is wasted bytes
 HOVER_BANDS = 80  # vertical strips carrying the exact values in their <title>
+LEGEND = (("train-ema", "train"), ("val-ema", "validation"))
+LEGEND_SPACING = 92  # pixels from one legend entry to the next
 
 
+# --------------------------------------------------------------- the data
 def ema(values: Sequence[float], beta: float) -> list[float]:
     """Exponential moving average with bias correction (the first values are not pulled to 0)."""
     out, avg = [], 0.0
@@ -31,65 +37,6 @@ def ema(values: Sequence[float], beta: float) -> list[float]:
         avg = beta * avg + (1 - beta) * v
         out.append(avg / (1 - beta**i))
     return out
-
-
-def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """About `count` round numbers (1, 2 or 5 times a power of ten apart) inside [lo, hi]."""
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return [lo] if math.isfinite(lo) else []
-    raw = (hi - lo) / max(count, 1)
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    first = math.ceil(lo / step) * step
-    ticks, k = [], 0
-    while (t := first + k * step) <= hi + step * 1e-9:
-        ticks.append(round(t, 12))
-        k += 1
-    return ticks
-
-
-def fmt_tick(value: float) -> str:
-    """A tick label: integers with thousands separators, otherwise at most 3 significant digits."""
-    if abs(value) >= 1000 or value == int(value):
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
-
-
-@dataclass(frozen=True)
-class Axis:
-    """Maps data values in [lo, hi] onto pixels [a, b], linearly or on log10."""
-
-    lo: float
-    hi: float
-    a: float
-    b: float
-    log: bool = False
-
-    def _t(self, v: float) -> float:
-        return math.log10(max(v, 1e-12)) if self.log else v
-
-    def __call__(self, v: float) -> float:
-        """The pixel position of value v."""
-        t0, t1 = self._t(self.lo), self._t(self.hi)
-        span = (t1 - t0) or 1.0
-        return self.a + (self._t(v) - t0) / span * (self.b - self.a)
-
-
-def polyline(points: Iterable[Point], x: Axis, y: Axis, css: str) -> str:
-    """An SVG polyline through the points, coordinates to one decimal."""
-    coords = " ".join(f"{x(px):.1f},{y(py):.1f}" for px, py in points)
-    return f'<polyline class="{css}" points="{coords}"/>' if coords else ""
-
-
-def thin(points: Sequence[Point], limit: int = MAX_DRAWN_POINTS) -> list[Point]:
-    """Every k-th point so at most `limit` remain, always keeping the last one."""
-    if len(points) <= limit:
-        return list(points)
-    stride = math.ceil(len(points) / limit)
-    kept = list(points[::stride])
-    if kept[-1] != points[-1]:
-        kept.append(points[-1])
-    return kept
 
 
 def series(history: Sequence[dict[str, Any]], key: str) -> list[Point]:
@@ -108,91 +55,7 @@ def smoothed(points: Sequence[Point], beta: float) -> list[Point]:
     return [(s, v) for (s, _), v in zip(points, values, strict=True)]
 
 
-def loss_chart_svg(
-    history: Sequence[dict[str, Any]], scale: str = "linear", uniform: float | None = None
-) -> str:
-    """The loss chart as an SVG string (see the module docstring)."""
-    train, val = series(history, "train_loss"), series(history, "val_loss")
-    train_ema, val_ema = smoothed(train, 0.9), smoothed(val, 0.6)
-    log = scale == "log"
-    head = (
-        f'<svg class="chart loss-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-label="training loss per character" data-scale="{"log" if log else "linear"}" '
-        f'data-points="{len(train)}" data-val-points="{len(val)}" '
-        f'data-last-step="{int(train[-1][0]) if train else 0}">'
-    )
-    if not train:
-        return head + _empty_frame() + "</svg>"
-    values = [v for _, v in train + val]
-    lo = min(values)
-    hi = max([v for _, v in train_ema + val] + ([uniform] if uniform else []))
-    pad = (hi - lo) * 0.06 or 0.1
-    lo, hi = (max(lo - pad, 1e-3), hi + pad) if not log else (lo * 0.94, hi * 1.06)
-    last_step = max(train[-1][0], 1.0)
-    x = Axis(0.0, last_step, MARGIN_LEFT, WIDTH - MARGIN_RIGHT)
-    y = Axis(lo, hi, HEIGHT - MARGIN_BOTTOM, MARGIN_TOP, log=log)
-    parts = [head, _frame(x, y)]
-    if uniform and lo <= uniform <= hi:
-        yy = y(uniform)
-        parts.append(
-            f'<line class="uniform" x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" '
-            f'y1="{yy:.1f}" y2="{yy:.1f}"><title>guessing uniformly: ln V = {uniform:.4f} '
-            "nats/char</title></line>"
-            f'<text class="uniform-label" x="{WIDTH - MARGIN_RIGHT - 4}" y="{yy - 4:.1f}" '
-            'text-anchor="end">ln V (uniform guess)</text>'
-        )
-    parts.append('<g clip-path="url(#plot-area)">')
-    parts.append(polyline(thin(train), x, y, "train-raw"))
-    parts.append(polyline(thin(val), x, y, "val-raw"))
-    parts.append(polyline(thin(train_ema), x, y, "train-ema"))
-    parts.append(polyline(thin(val_ema), x, y, "val-ema"))
-    for css, points in (("train-ema", train_ema), ("val-ema", val_ema)):
-        if points:  # the newest value, visible even when it is the only one
-            px, py = points[-1]
-            parts.append(f'<circle class="{css} last" cx="{x(px):.1f}" cy="{y(py):.1f}" r="3"/>')
-    parts.append("</g>")
-    parts.append(_hover_bands(train, train_ema, val, x))
-    parts.append(_legend())
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _empty_frame() -> str:
-    """The frame of a chart with no data yet."""
-    return (
-        f'<rect class="frame" x="{MARGIN_LEFT}" y="{MARGIN_TOP}" '
-        f'width="{WIDTH - MARGIN_LEFT - MARGIN_RIGHT}" '
-        f'height="{HEIGHT - MARGIN_TOP - MARGIN_BOTTOM}"/>'
-        f'<text class="empty" x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">'
-        "no steps yet: press Start, or Step to take one</text>"
-    )
-
-
-def _frame(x: Axis, y: Axis) -> str:
-    """Clip path, grid lines, tick labels and axis titles."""
-    left, right, top, bottom = MARGIN_LEFT, WIDTH - MARGIN_RIGHT, MARGIN_TOP, HEIGHT - MARGIN_BOTTOM
-    out = [
-        f'<defs><clipPath id="plot-area"><rect x="{left}" y="{top}" width="{right - left}" '
-        f'height="{bottom - top}"/></clipPath></defs>',
-        f'<rect class="frame" x="{left}" y="{top}" width="{right - left}" height="{bottom - top}"/>',
-    ]
-    for t in nice_ticks(y.lo, y.hi, 5):
-        yy = y(t)
-        out.append(f'<line class="grid" x1="{left}" x2="{right}" y1="{yy:.1f}" y2="{yy:.1f}"/>')
-        out.append(
-            f'<text class="tick" x="{left - 5}" y="{yy + 3.5:.1f}" text-anchor="end">{fmt_tick(t)}</text>'
-        )
-    for t in nice_ticks(0.0, x.hi, 6):
-        xx = x(t)
-        out.append(f'<line class="grid" x1="{xx:.1f}" x2="{xx:.1f}" y1="{top}" y2="{bottom}"/>')
-        out.append(
-            f'<text class="tick" x="{xx:.1f}" y="{bottom + 13}" text-anchor="middle">{fmt_tick(t)}</text>'
-        )
-    out.append(f'<text class="axis-title" x="{right}" y="{HEIGHT - 2}" text-anchor="end">step</text>')
-    return "".join(out)
-
-
-def _nearest(points: Sequence[Point], step: float) -> Point | None:
+def nearest(points: Sequence[Point], step: float) -> Point | None:
     """The point whose step is closest to `step` (points sorted by step)."""
     if not points:
         return None
@@ -208,51 +71,169 @@ def _nearest(points: Sequence[Point], step: float) -> Point | None:
     return points[lo]
 
 
-def _hover_bands(train: Sequence[Point], train_ema: Sequence[Point], val: Sequence[Point], x: Axis) -> str:
-    """Transparent vertical strips whose <title> gives the values under the pointer."""
-    bands = min(HOVER_BANDS, len(train))
-    width = (x.b - x.a) / bands
+# ------------------------------------------------------------ the geometry
+@dataclass(frozen=True)
+class Frame:
+    """The plot area, in viewBox units."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+    @property
+    def width(self) -> float:
+        return self.right - self.left
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+
+@dataclass(frozen=True)
+class AxisTick:
+    at: float  # pixel position along the axis
+    text: str
+
+
+@dataclass(frozen=True)
+class Uniform:
+    """The dashed line of guessing uniformly, at height y."""
+
+    y: float
+    value: str  # ln V, 4 decimals
+
+
+@dataclass(frozen=True)
+class Line:
+    css: str
+    points: str  # the `points` attribute
+    last: Point | None  # the newest point, drawn as a dot (EMA lines only)
+
+
+@dataclass(frozen=True)
+class Band:
+    """A hover strip and the values under it (numbers as the title prints them)."""
+
+    x: float
+    width: float
+    step: str
+    train: str
+    smoothed: str
+    val: str | None
+    val_step: str | None
+
+
+@dataclass(frozen=True)
+class LegendItem:
+    x: float
+    css: str
+    label: str
+
+
+@dataclass(frozen=True)
+class LossChart:
+    width: int
+    height: int
+    scale: str  # "linear" or "log"
+    points: int  # train points in the history
+    val_points: int
+    last_step: int
+    frame: Frame
+    y_ticks: tuple[AxisTick, ...] = ()
+    x_ticks: tuple[AxisTick, ...] = ()
+    uniform: Uniform | None = None
+    lines: tuple[Line, ...] = ()
+    bands: tuple[Band, ...] = ()
+    legend: tuple[LegendItem, ...] = ()
+    legend_y: float = 0.0
+
+
+def loss_chart(
+    history: Sequence[dict[str, Any]], scale: str = "linear", uniform: float | None = None
+) -> LossChart:
+    """Everything the loss chart draws, in viewBox units (see the module docstring)."""
+    train, val = series(history, "train_loss"), series(history, "val_loss")
+    log = scale == "log"
+    frame = Frame(MARGIN_LEFT, MARGIN_TOP, WIDTH - MARGIN_RIGHT, HEIGHT - MARGIN_BOTTOM)
+    empty = LossChart(
+        WIDTH,
+        HEIGHT,
+        "log" if log else "linear",
+        len(train),
+        len(val),
+        int(train[-1][0]) if train else 0,
+        frame,
+    )
+    if not train:
+        return empty
+    train_ema, val_ema = smoothed(train, 0.9), smoothed(val, 0.6)
+    values = [v for _, v in train + val]
+    lo = min(values)
+    hi = max([v for _, v in train_ema + val] + ([uniform] if uniform else []))
+    pad = (hi - lo) * 0.06 or 0.1
+    lo, hi = (max(lo - pad, 1e-3), hi + pad) if not log else (lo * 0.94, hi * 1.06)
+    x = Axis(0.0, max(train[-1][0], 1.0), frame.left, frame.right)
+    y = Axis(lo, hi, frame.bottom, frame.top, log=log)
+
+    def line(css: str, points: Sequence[Point], dot: bool = False) -> Line:
+        last = (round(x(points[-1][0]), 1), round(y(points[-1][1]), 1)) if dot and points else None
+        return Line(css, points_attr((x(s), y(v)) for s, v in thin(points)), last)
+
+    return LossChart(
+        width=empty.width,
+        height=empty.height,
+        scale=empty.scale,
+        points=empty.points,
+        val_points=empty.val_points,
+        last_step=empty.last_step,
+        frame=frame,
+        y_ticks=tuple(AxisTick(round(y(t), 1), fmt_tick(t)) for t in nice_ticks(y.lo, y.hi, 5)),
+        x_ticks=tuple(AxisTick(round(x(t), 1), fmt_tick(t)) for t in nice_ticks(0.0, x.hi, 6)),
+        uniform=Uniform(round(y(uniform), 1), f"{uniform:.4f}") if uniform and lo <= uniform <= hi else None,
+        lines=(
+            line("train-raw", train),
+            line("val-raw", val),
+            line("train-ema", train_ema, dot=True),
+            line("val-ema", val_ema, dot=True),
+        ),
+        bands=hover_bands(train, train_ema, val, x),
+        legend=tuple(
+            LegendItem(frame.left + 10 + i * LEGEND_SPACING, css, label)
+            for i, (css, label) in enumerate(LEGEND)
+        ),
+        legend_y=frame.bottom - 8,
+    )
+
+
+def hover_bands(
+    train: Sequence[Point], train_ema: Sequence[Point], val: Sequence[Point], x: Axis
+) -> tuple[Band, ...]:
+    """Vertical strips across the plot, each with the values nearest its centre."""
+    count = min(HOVER_BANDS, len(train))
+    width = (x.b - x.a) / count
     smooth = dict(train_ema)
-    out = ['<g class="hover">']
-    for i in range(bands):
-        centre = x.lo + (i + 0.5) / bands * (x.hi - x.lo)
-        step, loss = _nearest(train, centre) or (0.0, 0.0)
-        text = f"step {step:,.0f}: train J {loss:.4f} (smoothed {smooth.get(step, loss):.4f})"
-        near_val = _nearest(val, centre)
-        if near_val:
-            text += f", val J {near_val[1]:.4f} at step {near_val[0]:,.0f}"
-        out.append(
-            f'<rect x="{x.a + i * width:.1f}" y="{MARGIN_TOP}" width="{width:.1f}" '
-            f'height="{HEIGHT - MARGIN_TOP - MARGIN_BOTTOM}"><title>{escape(text)} '
-            "nats/char</title></rect>"
+    bands = []
+    for i in range(count):
+        centre = x.lo + (i + 0.5) / count * (x.hi - x.lo)
+        step, loss = nearest(train, centre) or (0.0, 0.0)
+        near_val = nearest(val, centre)
+        bands.append(
+            Band(
+                x=round(x.a + i * width, 1),
+                width=round(width, 1),
+                step=f"{step:,.0f}",
+                train=f"{loss:.4f}",
+                smoothed=f"{smooth.get(step, loss):.4f}",
+                val=f"{near_val[1]:.4f}" if near_val else None,
+                val_step=f"{near_val[0]:,.0f}" if near_val else None,
+            )
         )
-    out.append("</g>")
-    return "".join(out)
+    return tuple(bands)
 
 
-def _legend() -> str:
-    """Which line is which."""
-    x0, y0 = MARGIN_LEFT + 10, HEIGHT - MARGIN_BOTTOM - 8
-    items: list[tuple[str, str]] = [("train-ema", "train"), ("val-ema", "validation")]
-    out = []
-    for i, (css, label) in enumerate(items):
-        xx = x0 + i * 92
-        out.append(
-            f'<line class="{css}" x1="{xx}" x2="{xx + 18}" y1="{y0 - 4}" y2="{y0 - 4}"/>'
-            f'<text class="legend" x="{xx + 23}" y="{y0}">{label}</text>'
-        )
-    return "".join(out)
-
-
-def color_scale(stops: Sequence[str]) -> Callable[[float], str]:
-    """A colour map over [0, 1] interpolating the given '#rrggbb' stops (for heatmaps)."""
-    rgb = [tuple(int(s[i : i + 2], 16) for i in (1, 3, 5)) for s in stops]
-
-    def at(t: float) -> str:
-        t = min(max(t, 0.0), 1.0) * (len(rgb) - 1)
-        i = min(int(t), len(rgb) - 2)
-        f = t - i
-        r, g, b = (round(a + (c - a) * f) for a, c in zip(rgb[i], rgb[i + 1], strict=True))
-        return f"#{r:02x}{g:02x}{b:02x}"
-
-    return at
+def loss_chart_svg(
+    history: Sequence[dict[str, Any]], scale: str = "linear", uniform: float | None = None
+) -> str:
+    """The loss chart as SVG text (app/web/views.py puts it in the page's chart block)."""
+    return templating.render(TEMPLATE, "chart", {"chart": loss_chart(history, scale, uniform)})

@@ -24,13 +24,17 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.deps import get_run
-from app.inspect.service import InspectionService, answer, get_inspection
+from app.inspect import views
+from app.inspect.numbers import sci
+from app.inspect.service import MAX_INSPECT_CHARS, InspectionService, answer, get_inspection
 from app.routes.inspect import InspectOut, router
+from app.web import templating
 from rnn_core import PARAM_NAMES, RNN, Vocab, trace_gammas
+from rnn_core.gradcheck import GRAD_CHECK_EPS
 
-from .conftest import make_settings
+from ..conftest import make_settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 VOCAB = Vocab.from_names(["abcdefghijklmnopqrstuvwxyz"])
 NAME = "boosaurus"
 VOID = {"br", "input", "img", "meta", "link", "hr", "col", "wbr", "source", "area", "base"}
@@ -197,7 +201,7 @@ def test_api_json_equals_trace_gammas(client: TestClient, run: FakeRun) -> None:
         np.testing.assert_allclose(own.ratios[t], ratios[t, : t + 1], rtol=1e-12)
     assert {d.activation for d in data.decay} == {"sigmoid", "tanh", "relu"}
     assert [row.k for row in data.table] == list(range(T, 0, -1))
-    assert all(g.rel_error < 1e-6 for g in data.grad_check)
+    assert all(g.rel_error < views.GRAD_CHECK_TOLERANCE for g in data.grad_check)
 
 
 # ------------------------------------------------------- the drawn numbers
@@ -212,7 +216,11 @@ def test_gamma_heatmap_cells_are_the_gamma_norms(client: TestClient, run: FakeRu
         assert 1 <= k <= t <= tr.T
         assert value(c.title()) == pytest.approx(tr.gamma_norms[t - 1, k - 1], rel=2e-6)
         assert c.attrs["hx-get"] == f"/fragments/inspect/gamma?t={t}&k={k}"
-    assert "log scale" in svg.text()  # the legend
+    legend = svg.one(has_class("g", "legend"))
+    decades = [int(tick.text().removeprefix("1e")) for tick in legend.all(has_class("text", "tick"))]
+    shown = [value(c.title()) for c in cells]
+    assert 10.0 ** decades[0] <= min(shown)  # the colour scale covers every drawn value
+    assert max(shown) <= 10.0 ** (decades[-1] + (decades[1] - decades[0] if len(decades) > 1 else 1))
 
 
 def test_accumulation_table_cells_are_the_report(client: TestClient, run: FakeRun) -> None:
@@ -266,21 +274,43 @@ def test_strip_bars_sums_and_decay_are_the_trace(client: TestClient, run: FakeRu
         d = int(dot.attrs["data-d"])
         shown = float(NUMBER.findall(dot.title().split("median", 1)[1].split("=", 1)[1])[0])
         assert shown == pytest.approx(median[d], rel=2e-6)
-    assert "1/4" in root.text()  # sigma' <= 1/4 for the sigmoid, explained
+    notes = {
+        n.attrs["data-activation"]: n for n in root.one(by_testid("decay-notes")).all(lambda n: n.tag == "li")
+    }
+    assert set(notes) == {"sigmoid", "tanh", "relu"}
+    sigmoid = notes["sigmoid"].attrs  # sigma' <= 1/4, times the spectral norm of W_h: the bound per step
+    assert float(sigmoid["data-max-slope"]) == 0.25
+    bound = float(sigmoid["data-rate-bound"])
+    assert bound == pytest.approx(0.25 * np.linalg.norm(run.model.W_h, 2), rel=1e-3)
+    assert (sigmoid["data-outlook"] == "vanishes") == (bound < 1)
 
 
-def test_grad_check_panel_is_below_1e_6_for_every_parameter(client: TestClient, run: FakeRun) -> None:
+def test_grad_check_panel_is_below_the_tolerance_for_every_parameter(
+    client: TestClient, run: FakeRun
+) -> None:
     root = panel(client)
     _, grads = run.model.loss_and_grads([VOCAB.encode(NAME)])
     rows = root.one(by_testid("grad-check")).all(lambda n: n.tag == "tr" and "data-param" in n.attrs)
     assert {r.attrs["data-param"] for r in rows} == set(PARAM_NAMES)
     for r in rows:
         cols = {c.attrs["data-col"]: c for c in r.all(lambda n: "data-col" in n.attrs)}
-        assert float(cols["rel_error"].title()) < 1e-6
+        assert float(cols["rel_error"].title()) < views.GRAD_CHECK_TOLERANCE
         index = tuple(int(i) - 1 for i in NUMBER.findall(r.all(lambda n: n.tag == "td")[0].text()))
         analytic = float(cols["analytic"].title())
         assert analytic == pytest.approx(grads[r.attrs["data-param"]][index], rel=2e-6)
         assert float(cols["numeric"].title()) == pytest.approx(analytic, rel=1e-6)
+    verdict = root.one(by_testid("grad-verdict"))
+    assert verdict.attrs["data-ok"] == "true" and "ok" in verdict.classes()
+
+
+def test_the_check_shows_the_codes_tolerance_and_step(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "GRAD_CHECK_TOLERANCE", 1e-30)  # no float64 check gets this close
+    verdict = panel(client).one(by_testid("grad-verdict"))
+    assert verdict.attrs["data-ok"] == "false" and "bad" in verdict.classes()
+    assert verdict.attrs["data-tolerance"] == "1e-30" and "1e-30" in verdict.text()
+    assert verdict.attrs["data-eps"] == sci(GRAD_CHECK_EPS) and f"ε = {sci(GRAD_CHECK_EPS)}" in verdict.text()
 
 
 def test_every_quantity_names_its_equation(client: TestClient) -> None:
@@ -300,13 +330,14 @@ def test_clicking_a_cell_shows_that_gamma_vector(client: TestClient, run: FakeRu
         shown = [value(b.title()) for b in box.all(lambda n: n.tag == "rect")]
         np.testing.assert_allclose(shown, want, rtol=2e-6, atol=1e-15)
     bad = client.get("/fragments/inspect/gamma", params={"name": NAME, "key": key, "t": 2, "k": 5})
-    assert bad.status_code == 422 and "k ≤ t" in bad.text
+    assert bad.status_code == 422 and parse(bad.text).one(has_class("span", "error-text")).text()
 
 
 def test_step_back_walks_k_from_T_to_1(client: TestClient) -> None:
     root = panel(client)
     key, T = key_of(root), len(NAME) + 1
     button = root.one(by_testid("step-back-button"))
+    assert all(layer.children == [] for layer in root.all(has_class("svg", "walk-layer")))  # nothing lit yet
     seen = []
     for _ in range(T):
         url = button.attrs["hx-get"]
@@ -317,15 +348,44 @@ def test_step_back_walks_k_from_T_to_1(client: TestClient) -> None:
         assert table.attrs["data-walk-k"] == str(k)
         lit = table.one(lambda n: n.tag == "tr" and "walk-current" in n.classes())
         assert lit.attrs["data-k"] == str(k)
-        assert f'data-k="{k}"' in walk.one(lambda n: n.tag == "style").text()  # the map lights up
+        assert_lit(walk, root, k, T)  # the maps and bars light up with the table...
+        assert {n.attrs.get("hx-swap-oob") for n in walk.all(has_class("svg", "walk-layer"))} == {"true"}
+        assert walk.all(by_testid("gamma-heatmap")) == []  # ...and only their layers are sent again
         seen.append(k)
         button = walk.one(by_testid("step-back-button"))
     assert seen == list(range(T, 0, -1))
     assert button.attrs["data-next-k"] == str(T)  # after k = 1 it starts again
-    assert "passes to h(0)" in walk.text()
+    assert walk.one(lambda n: n.attrs.get("data-line") == "passes").attrs["data-to"] == "0"  # to h(0)
 
 
-def test_polls_answer_204_until_the_weights_move(client: TestClient, run: FakeRun) -> None:
+def assert_lit(layers: Node, charts: Node, k: int, T: int) -> None:
+    """Step k of the walk is lit over the charts: column k of the gamma map (and, in column k - 1,
+    what step k passes on), row k of gamma(k) and bar k of dJ/dW_h(k), each mark on its shape."""
+    layer = {n.attrs["id"]: n for n in layers.all(lambda n: n.tag == "svg" and "walk-layer" in n.classes())}
+    assert set(layer) == {"inspect-gamma-walk", "inspect-accumulated-walk", "inspect-dwh-walk"}
+    assert all(n.attrs["data-walk-k"] == str(k) for n in layer.values())
+
+    def box(n: Node) -> tuple[float, ...]:
+        return tuple(float(n.attrs[a] or "nan") for a in ("x", "y", "width", "height"))
+
+    def tk(n: Node) -> tuple[int, int]:
+        return int(n.attrs["data-t"] or 0), int(n.attrs["data-k"] or 0)
+
+    cells = {tk(c): c for c in charts.one(by_testid("gamma-heatmap")).all(has_class("rect", "g-cell"))}
+    marks = layer["inspect-gamma-walk"].all(lambda n: n.tag == "rect")
+    assert {tk(m) for m in marks if "walk-current" in m.classes()} == {(t, k) for t in range(k, T + 1)}
+    passed = {(t, k - 1) for t in range(k, T + 1) if k > 1}
+    assert {tk(m) for m in marks if "walk-passed" in m.classes()} == passed
+    assert all(box(m) == box(cells[tk(m)]) for m in marks)
+    row = layer["inspect-accumulated-walk"].one(lambda n: n.tag == "rect")
+    hit = charts.one(lambda n: "acc-hit" in n.classes() and n.attrs.get("data-k") == str(k))
+    assert row.attrs["data-k"] == str(k) and box(row) == box(hit)
+    bar = layer["inspect-dwh-walk"].one(lambda n: n.tag == "rect")
+    drawn = charts.one(lambda n: "dwh-bar" in n.classes() and n.attrs.get("data-k") == str(k))
+    assert bar.attrs["data-k"] == str(k) and box(bar) == box(drawn.all(lambda n: n.tag == "rect")[0])
+
+
+def test_refreshes_answer_204_until_the_weights_move(client: TestClient, run: FakeRun) -> None:
     key = key_of(panel(client))
     again = client.get("/fragments/inspect", params={"name": NAME, "key": key, "walk": 3})
     assert again.status_code == 204
@@ -333,6 +393,7 @@ def test_polls_answer_204_until_the_weights_move(client: TestClient, run: FakeRu
     moved = panel(client, key=key, walk=3, t=5, k=2)
     assert key_of(moved) != key
     assert moved.one(by_testid("bptt-table")).attrs["data-walk-k"] == "3"  # the walk is kept
+    assert_lit(moved, moved, 3, len(NAME) + 1)
     assert moved.one(by_testid("gamma-vector")).attrs["data-k"] == "2"
 
 
@@ -387,7 +448,11 @@ def test_the_worker_process_answers_the_same(run: FakeRun) -> None:
     service = InspectionService(processes=True)
     try:
         job = service.job(run, NAME)
-        assert service.run(job) == answer(job)
+        there, here = service.run(job), answer(job)
+        assert there.pid != os.getpid() and here.pid == os.getpid()  # it ran in the worker, not here
+        assert (there.status, there.body) == (here.status, here.body)
+        again = service.run(service.job(run, NAME, "walk", walk=2))
+        assert again.pid == there.pid  # one worker, kept for the next job
     finally:
         service.close()
 
@@ -415,6 +480,28 @@ def test_the_worker_ends_with_the_server() -> None:
             return
         time.sleep(0.1)
     pytest.fail(f"the inspect worker {worker} outlived its server")
+
+
+# ------------------------------------------------------- the panel's shell
+def shell() -> Node:
+    """The panel as page.html includes it: no name traced yet."""
+    return parse(templating.env.get_template(views.PANEL).render(inspect_shell=views.shell_view()))
+
+
+def test_the_name_field_takes_its_limit_from_the_code() -> None:
+    field = shell().one(by_testid("inspect-input"))
+    assert int(field.attrs["maxlength"]) > MAX_INSPECT_CHARS  # a longer name is refused in words
+    assert str(MAX_INSPECT_CHARS) in field.attrs["title"]
+
+
+def test_following_training_listens_to_the_event_stream() -> None:
+    result = shell().one(lambda n: n.attrs.get("id") == "inspect-result")
+    trigger = result.attrs["hx-trigger"]
+    assert trigger.startswith("weights-changed[") and trigger.endswith(" from:body")  # bubbles up from #live
+    assert "every" not in trigger and "inspect-follow" in trigger  # no timer; the checkbox gates it
+    assert {"#inspect-state", "#inspect-walk-state", "#gamma-vector-state"} <= {
+        part.strip() for part in result.attrs["hx-include"].split(",")
+    }  # the key (204 while it is current), the walk and the vector shown go along
 
 
 # ---------------------------------------------------------- the whole app

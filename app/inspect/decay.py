@@ -1,0 +1,202 @@
+"""Why gamma fades with distance: the decay plot's geometry and the notes under it, as plain data.
+
+The plot (templates/charts/decay.svg) draws the median over t of
+|gamma_t(k)| / |gamma_t(t)| against the distance t - k on a log axis, one line
+per activation: the model's own solid with each t faint behind it and its bound
+(max sigma' |W_h|_2)^(t - k) dashed, the other activations dashed. The notes
+(templates/partials/inspect/cards.html) give that bound's numbers for each
+activation and say what it implies.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from app.inspect.charts import Label
+from app.inspect.numbers import exact
+from app.web.svg import decades, points_attr
+from rnn_core.inspect_report import Decay, InspectReport
+
+DECAY_FLOOR = 1e-16  # ratios below this are drawn on the floor of the plot
+WIDTH, HEIGHT = 460.0, 250.0
+LEFT, RIGHT, TOP, BOTTOM = 44.0, 10.0, 30.0, 30.0
+CHAR_WIDTH = 6.0  # about this many pixels a character at the legend's size
+
+
+@dataclass(frozen=True)
+class GridLine:
+    y: float
+    text: str  # the power of ten, as 1e-4
+
+
+@dataclass(frozen=True)
+class Dot:
+    d: int  # the distance t - k
+    x: float
+    y: float
+    median: str  # exact
+    mean: str
+
+
+@dataclass(frozen=True)
+class DecayLine:
+    activation: str
+    css: str  # act-n: its colour and dash
+    points: str
+    dots: tuple[Dot, ...]
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    x: float
+    css: str
+    text: str  # its width decides where the next entry starts
+
+
+@dataclass(frozen=True)
+class DecayPlot:
+    width: float
+    height: float
+    left: float
+    top: float
+    right: float  # the x of the plot's right edge
+    bottom: float  # the y of its bottom edge
+    y_grid: tuple[GridLine, ...]
+    x_ticks: tuple[Label, ...]
+    faint: tuple[str, ...]  # the model's ratios for each t, as polyline points
+    bound: str  # (max sigma' |W_h|_2)^(t - k), as polyline points
+    activation: str  # the model's own
+    max_slope: str
+    rate: str  # max sigma' |W_h|_2, 4 significant digits
+    rate_short: str  # the same, 3 digits (the legend)
+    lines: tuple[DecayLine, ...]
+    legend: tuple[LegendEntry, ...]
+
+
+def _decay_axis(decays: Sequence[Decay]) -> tuple[int, int]:
+    """Decades of the y axis: from the smallest finite median (or the floor) up to >= 1."""
+    values = np.concatenate([d.median for d in decays])
+    values = values[np.isfinite(values) & (values > 0)]
+    lo = math.floor(math.log10(max(values.min(), DECAY_FLOOR))) if values.size else -4
+    hi = max(0, math.ceil(math.log10(values.max()))) if values.size else 0
+    return min(lo, hi - 1), hi
+
+
+def decay_plot(report: InspectReport) -> DecayPlot:
+    """The decay plot of ``report``: its model's activation first, then the others."""
+    decays, T = report.decays, report.T
+    lo, hi = _decay_axis(decays)
+    x_span = max(T - 1, 1)
+    right, bottom = WIDTH - RIGHT, HEIGHT - BOTTOM
+
+    def px(d: float) -> float:
+        return LEFT + d / x_span * (right - LEFT)
+
+    def py(v: float) -> float:
+        e = math.log10(max(v, 10.0**lo))
+        return TOP + (hi - min(e, hi)) / (hi - lo) * (bottom - TOP)
+
+    own = decays[0]
+    rate = own.rate_bound
+
+    def bound(d: int) -> float:  # rate^d, capped at the top of the axis (in log space: no overflow)
+        if rate <= 0:
+            return 1.0 if d == 0 else 0.0
+        return math.pow(10.0, min(d * math.log10(rate), hi))
+
+    lines = []
+    for n, dec in enumerate(decays):
+        finite = [(d, float(dec.median[d])) for d in range(T) if np.isfinite(dec.median[d])]
+        dots = tuple(
+            Dot(d, round(px(d), 1), round(py(v), 1), exact(v), exact(float(dec.mean[d]))) for d, v in finite
+        )
+        lines.append(
+            DecayLine(dec.activation, f"act-{n}", points_attr((px(d), py(v)) for d, v in finite), dots)
+        )
+    return DecayPlot(
+        width=WIDTH,
+        height=HEIGHT,
+        left=LEFT,
+        top=TOP,
+        right=right,
+        bottom=bottom,
+        y_grid=tuple(GridLine(round(py(10.0**e), 1), f"1e{e}") for e in decades(lo, hi, 7)),
+        x_ticks=tuple(
+            Label(round(px(d), 1), bottom + 13, str(d)) for d in range(0, T, max(1, math.ceil(x_span / 10)))
+        ),
+        faint=tuple(
+            points_attr((px(d), py(float(own.ratios[t - 1, d]))) for d in range(t)) for t in range(2, T + 1)
+        ),
+        bound=points_attr((px(d), py(bound(d))) for d in range(T)),
+        activation=own.activation,
+        max_slope=f"{own.max_slope:g}",
+        rate=f"{rate:.4g}",
+        rate_short=f"{rate:.3g}",
+        lines=tuple(lines),
+        legend=_legend(decays),
+    )
+
+
+def _legend(decays: Sequence[Decay]) -> tuple[LegendEntry, ...]:
+    """One entry per activation in a row, each as wide as its text."""
+    entries, x = [], 0.0
+    for n, dec in enumerate(decays):
+        text = dec.activation + (" (this model)" if n == 0 else "")
+        entries.append(LegendEntry(x, f"act-{n}", text))
+        x += 36 + CHAR_WIDTH * len(text)
+    return tuple(entries)
+
+
+# ------------------------------------------------------------------ notes
+#: What the bound says of |gamma| far back: it must vanish (bound < 1); it may grow only for
+#: weights with a large |W_h|_2 (sigma' < 1); or it may grow.
+Outlook = Literal["vanishes", "grows-if-large", "may-grow"]
+
+
+@dataclass(frozen=True)
+class DecayNote:
+    """The bound on one step back through Eq. 6.2, max sigma' x |W_h|_2, for one activation."""
+
+    activation: str
+    css: str  # act-n, the colour of its line
+    max_slope: float
+    slope: str  # max sigma' as the note writes it: ¼ or 1
+    sigma_prime_mean: str  # the typical sigma' of this name, 3 decimals
+    W_h_norm: str
+    rate_bound: str  # 3 decimals
+    rate_bound_exact: str
+    grows_above: str  # the |W_h|_2 above which the bound exceeds 1: 1 / max sigma'
+    outlook: Outlook
+
+
+def decay_notes(r: InspectReport) -> tuple[DecayNote, ...]:
+    """Why the lines fall, one note per activation, in the plot's order."""
+    notes = []
+    for n, d in enumerate(r.decays):
+        outlook: Outlook
+        if d.rate_bound < 1:
+            outlook = "vanishes"
+        elif d.max_slope < 1:
+            outlook = "grows-if-large"
+        else:
+            outlook = "may-grow"
+        notes.append(
+            DecayNote(
+                activation=d.activation,
+                css=f"act-{n}",
+                max_slope=d.max_slope,
+                slope="¼" if d.max_slope == 0.25 else f"{d.max_slope:g}",
+                sigma_prime_mean=f"{d.sigma_prime_mean:.3f}",
+                W_h_norm=f"{d.W_h_norm:.3f}",
+                rate_bound=f"{d.rate_bound:.3f}",
+                rate_bound_exact=exact(d.rate_bound),
+                grows_above=f"{1 / d.max_slope:g}",
+                outlook=outlook,
+            )
+        )
+    return tuple(notes)
