@@ -2,18 +2,22 @@
 
 SettingsDep   the server's Settings
 ServiceDep    the TrainingService (all runs)
-RunDep        the default run
-HubDep        the EventHub feeding /api/events
-ControlDep    checks the control token on routes that change the run (app/http/control.py)
+RunDep             the default run
+PathRunDep         the run named by the path: /api/runs/{run_id}/...
+HubDep             the EventHub feeding the event streams
+ControlDep         checks the control token on routes that change the default run (app/http/control.py)
+PathRunControlDep  checks the run's token, or the teacher's (app/http/runs_auth.py)
 """
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.http.control import check_control
+from app.http.control import Credentials, check_control
+from app.http.runs_auth import check_run_control
 from app.settings import Settings, get_settings
 from app.training.events import EventHub
 from app.training.proxy import RunProxy
@@ -27,8 +31,29 @@ def get_service(request: Request) -> TrainingService:
 
 
 def get_run(service: Annotated[TrainingService, Depends(get_service)]) -> RunProxy:
-    """The default run (the only one today)."""
+    """The default run: what /api/... without a run id means."""
     return service.get()
+
+
+def get_path_run(run_id: str, service: Annotated[TrainingService, Depends(get_service)]) -> RunProxy:
+    """The run named by the path (404 naming it when there is none); it counts as active."""
+    run = service.get(run_id)
+    run.last_active = time.monotonic()
+    return run
+
+
+def check_path_run_control(
+    run_id: str,
+    service: Annotated[TrainingService, Depends(get_service)],
+    settings: Annotated[Settings, Depends(get_settings)],
+    credentials: Credentials,
+) -> None:
+    """The request may change this run: it carries the run's token or the teacher's.
+
+    The token is judged before the run is looked up, so that an unknown id tells
+    nothing to a request that may not drive it.
+    """
+    check_run_control(run_id, service, settings, credentials.credentials if credentials else "")
 
 
 def get_hub(request: Request) -> EventHub:
@@ -40,5 +65,7 @@ def get_hub(request: Request) -> EventHub:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ServiceDep = Annotated[TrainingService, Depends(get_service)]
 RunDep = Annotated[RunProxy, Depends(get_run)]
+PathRunDep = Annotated[RunProxy, Depends(get_path_run)]
 HubDep = Annotated[EventHub, Depends(get_hub)]
 ControlDep = Depends(check_control)
+PathRunControlDep = Depends(check_path_run_control)

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from app.http import errors as http_errors
 from app.http.control import document_control, exposure_warning
 from app.http.limits import BodyLimitMiddleware
-from app.routes import api, events, fragments, inspect, pages
+from app.routes import api, events, fragments, inspect, pages, runs
 from app.settings import Settings, get_settings
 from app.training.events import EventHub
 from app.training.pool import LocalPool
@@ -97,8 +97,9 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     http_errors.install(app)
     page_errors.install(app)
-    for module in (pages, fragments, api, events, inspect):
+    for module in (pages, fragments, api, runs, events, inspect):
         app.include_router(module.router)
+    app.include_router(api.run_router)
     document_control(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

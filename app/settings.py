@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     blas_threads: int = Field(1, ge=1, le=64)  # threads NumPy's BLAS may use
     rollback_seconds: float = Field(1.0, ge=0, le=3600)  # between two captures of a run's last good state
     workers: int | None = Field(None, ge=1, le=256)  # worker processes that train; None: one per core
+    max_runs: int = Field(64, ge=1, le=10_000)  # live runs in all
+    max_runs_per_client: int = Field(8, ge=1, le=10_000)  # runs one visitor may hold
+    visitor_runs: bool = True  # visitors may create runs (the teacher may close this)
     graceful_shutdown_seconds: int = Field(3, ge=1, le=60)  # open streams are cut after this
     max_names_bytes: int = Field(1_000_000, ge=1_000)  # largest names file accepted
     max_checkpoint_bytes: int = Field(64_000_000, ge=10_000)  # largest checkpoint accepted

@@ -9,6 +9,7 @@ notes beside its fields) are app/web/errors.py's.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.http.schemas import ErrorOut, FieldError
+from app.training.registry import QuotaError
 from app.training.states import NoSuchRunError, NotNowError, RefusedError, RunError
 
 _TEMPLATES: dict[str, str] = {
@@ -48,7 +50,12 @@ HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tra
 UNREADABLE_BODY = "There was an error parsing the body"
 UNREADABLE_SAID = "the body cannot be read: send UTF-8 text (JSON, or a multipart form for uploads)"
 #: The status code of each kind of refusal a run gives.
-RUN_ERROR_STATUS: dict[type[RunError], int] = {NoSuchRunError: 404, NotNowError: 409, RefusedError: 422}
+RUN_ERROR_STATUS: dict[type[RunError], int] = {
+    NoSuchRunError: 404,
+    QuotaError: 429,
+    NotNowError: 409,
+    RefusedError: 422,
+}
 
 
 def field_name(loc: Sequence[Any]) -> str:
@@ -138,9 +145,17 @@ def allowed_methods(request: Request, allow: str) -> list[str]:
     several routes share it (GET and POST /api/checkpoint), the schema knows them all.
     """
     methods = {m.strip().upper() for m in allow.split(",") if m.strip()}
-    documented = request.app.openapi().get("paths", {}).get(request.url.path, {})
-    methods |= {m.upper() for m in documented if m in HTTP_METHODS}
+    path = request.url.path
+    for template, documented in request.app.openapi().get("paths", {}).items():
+        if path_matches(template, path):
+            methods |= {m.upper() for m in documented if m in HTTP_METHODS}
     return sorted(methods)
+
+
+def path_matches(template: str, path: str) -> bool:
+    """Whether `path` is an instance of the schema's `template` (/api/runs/{run_id}/status)."""
+    parts = [re.escape(part) for part in re.split(r"\{[^}/]+\}", template)]
+    return re.fullmatch("[^/]+".join(parts), path) is not None
 
 
 def install(app: FastAPI) -> None:

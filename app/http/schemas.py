@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.training.registry import LABEL_PATTERN, MAX_LABEL
 from app.training.states import RunState
 from rnn_core.config import SEED_MAX, ConfigField, TrainConfig, config_fields
 
@@ -104,7 +105,8 @@ class TrainBody(ConfigBody):
 
     def to_config(self) -> TrainConfig:
         """The rnn_core config these fields describe."""
-        return TrainConfig.from_dict(self.model_dump(exclude={"dataset"}))
+        names = {s.name for s in config_fields()}
+        return TrainConfig.from_dict(self.model_dump(include=names))
 
 
 class PatchBody(ConfigBody):
@@ -115,6 +117,23 @@ class PatchBody(ConfigBody):
         given = self.model_dump(exclude_unset=True)
         may_be_off = {s.name for s in config_fields() if s.optional}
         return {k: v for k, v in given.items() if v is not None or k in may_be_off}
+
+
+class RunCreateBody(TrainBody):
+    """A new run: a training configuration, or a fork of another run, and a label."""
+
+    from_run: str | None = Field(
+        None,
+        max_length=64,
+        description="fork this run: its weights, optimizer state, step and history; the fields "
+        "given here change its configuration (not hidden_size or dtype)",
+    )
+    label: str | None = Field(
+        None,
+        max_length=MAX_LABEL,
+        pattern=LABEL_PATTERN,
+        description="a name for the run, no control characters",
+    )
 
 
 class ConfigBase(BaseModel):
@@ -129,10 +148,13 @@ if TYPE_CHECKING:  # the checker sees the bases; at run time the fields come fro
 
     class ConfigOut(ConfigBase): ...
 
+    class RunCreate(RunCreateBody): ...
+
 else:
     TrainRequest = config_model("TrainRequest", TrainBody)
     ConfigPatch = config_model("ConfigPatch", PatchBody, live_only=True)
     ConfigOut = config_model("ConfigOut", ConfigBase, required=True)
+    RunCreate = config_model("RunCreate", RunCreateBody)
 
 
 class GenerateRequest(Body):
@@ -206,6 +228,48 @@ class StatusOut(BaseModel):
     storage_warning: str | None
     config: ConfigOut
     dataset: DatasetOut
+
+
+class RunOut(BaseModel):
+    """One run at a glance."""
+
+    id: str
+    label: str
+    url: str = Field(description="its page")
+    state: RunState
+    step: int
+    train_loss: float | None
+    val_loss: float | None
+    best_val_loss: float | None = Field(description="the lowest validation loss it reached")
+    config: ConfigOut
+    created: float = Field(description="seconds since the epoch (0 for the default run)")
+
+
+class RunsOut(BaseModel):
+    """Every run of the server."""
+
+    runs: list[RunOut]
+
+
+class CreatedOut(BaseModel):
+    """A new run; its token drives it and is shown this once."""
+
+    id: str
+    token: str = Field(description="Authorization: Bearer <token> drives this run; keep it")
+    url: str
+    status: StatusOut
+
+
+class LabelPatch(Body):
+    """A run's new label."""
+
+    label: str = Field(max_length=MAX_LABEL, pattern=LABEL_PATTERN)
+
+
+class HistoryOut(BaseModel):
+    """A run's loss history, nats per character (downsampled to the run's history_limit)."""
+
+    history: list[dict[str, float | int | None]]
 
 
 class FieldError(BaseModel):

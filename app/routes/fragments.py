@@ -36,10 +36,10 @@ CHART_PERIOD = 1.0  # seconds between chart redraws on one stream
 #: The blocks each kind of event changes (the chart also follows progress, at most every period).
 BLOCKS_FOR = {"progress": ("stats",), "sample": ("samples",), "state": ("controls", "stats", "chart")}
 ACTIONS = {
-    "pause": lambda service: service.get().pause(),
-    "resume": lambda service: service.get().resume(),
-    "step": lambda service: service.get().step(),
-    "reset": lambda service: service.reset(),
+    "pause": RunProxy.pause,
+    "resume": RunProxy.resume,
+    "step": RunProxy.step,
+    "reset": RunProxy.reset,
 }
 TrainForm = Annotated[TrainRequest, Depends(form_model(TrainRequest, "train"))]
 LIVE_FIELDS = ("learning_rate", "max_steps")  # the fields that change the running run
@@ -66,7 +66,7 @@ def live(request: Request, service: TrainingService) -> dict[str, Any]:
 def start(request: Request, body: TrainForm, service: ServiceDep) -> HTMLResponse:
     """Start a new run with the form's configuration."""
     with refusals("train", TRAIN_FIELDS):
-        service.start(body.to_config(), body.dataset)
+        service.start(service.get(), body.to_config(), body.dataset)
     notes = views.slots("train", TRAIN_FIELDS)
     url = new_url(request, urlstate.train_query(body))
     return views.swaps_response(request, live(request, service), views.LIVE_BLOCKS, notes, url=url)
@@ -78,7 +78,7 @@ def act(
 ) -> HTMLResponse:
     """Pause, resume, take one step, or reset the run."""
     with refusals("controls"):
-        ACTIONS[action](service)
+        ACTIONS[action](service.get())
     return views.swaps_response(request, live(request, service), views.LIVE_BLOCKS)
 
 
@@ -109,7 +109,7 @@ def generate(request: Request, body: GenerateForm, service: ServiceDep) -> HTMLR
     """Names from the current weights, with log-probabilities and novelty."""
     with refusals("generate", GEN_FIELDS):
         names, best, step = service.generate(
-            body.count, body.temperature, body.prefix, body.max_length, body.seed
+            service.get(), body.count, body.temperature, body.prefix, body.max_length, body.seed
         )
     context = views.generated_context(names, best, step, body.temperature)
     url = new_url(request, urlstate.gen_query(body))
@@ -148,9 +148,9 @@ async def dataset(request: Request, service: ServiceDep) -> HTMLResponse:
     """Check and keep an uploaded names file; offer it in the data set menu."""
     data, filename = await uploaded_bytes(request, "dataset")
     with refusals("dataset", ("file",)):
-        uploaded = await run_in_threadpool(service.upload_names, data, filename)
+        uploaded = await run_in_threadpool(service.upload_names, service.get(), data, filename)
     context = {
-        "datasets": views.dataset_choices(service),
+        "datasets": views.dataset_choices(service, service.get()),
         "train_form": {"dataset": "uploaded"},
     }
     note = ("err-dataset-file", f"{uploaded.filename}: {len(uploaded.names):,} names", "ok")
@@ -163,7 +163,7 @@ async def checkpoint(request: Request, service: ServiceDep) -> HTMLResponse:
     """Continue from an uploaded checkpoint; a bad one is refused beside the file input."""
     data, _ = await uploaded_bytes(request, "checkpoint")
     with refusals("checkpoint", ("file",)):
-        await run_in_threadpool(service.load_checkpoint, data)
+        await run_in_threadpool(service.load_checkpoint, service.get(), data)
     scale = urlstate.scale_of(current_query(request))
     context = views.page_context(service, scale, {}, {})
     note = ("err-checkpoint-file", f"loaded step {service.get().at_step:,}", "ok")

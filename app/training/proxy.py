@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from app.training.datasets import UPLOADED, Dataset
+from app.training.opening import Meta
 from app.training.outbox import Checkpoint
 from app.training.payloads import Progress, Sample, Snapshot, Status
 from app.training.states import RunState
@@ -57,11 +58,15 @@ class RunProxy:
         executor: Executor,
         hub: Publisher,
         folder: Path,
+        meta: Meta | None = None,
         status: Status | None = None,
     ) -> None:
         self.run_id, self.key, self.executor, self.hub = spec.run_id, spec.key, executor, hub
         self.spec = spec  # how the run was opened: the recipe for bringing it back
         self.folder, self.store, self.dataset = folder, RunFolder(folder), spec.datasets[0]
+        self.meta = meta or Meta()
+        self.uploaded: Dataset | None = None  # the run's own names file, if one was uploaded
+        self.last_active = time.monotonic()  # the last request about it (idle runs are paused)
         self.samples: deque[Sample] = deque(maxlen=6)
         self.storage_warning: str | None = None
         self._status: Status | None = status
@@ -264,7 +269,12 @@ class RunProxy:
 
     def _run_info(self) -> dict[str, Any]:
         """What run.json keeps: the data set, and an uploaded one's names (the upload may change)."""
-        info: dict[str, Any] = {"dataset": self.dataset.source, "filename": self.dataset.filename}
+        info: dict[str, Any] = {
+            **self.meta.to_dict(),
+            "state": self.state.value,
+            "dataset": self.dataset.source,
+            "filename": self.dataset.filename,
+        }
         if self.dataset.source == UPLOADED:
             info["names"] = list(self.dataset.names)
         return info

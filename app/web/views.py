@@ -121,16 +121,16 @@ def page_context(
         "train_form": {**config_values(run), **train_form},
         "gen_form": form_values(GenerateRequest, gen_form),
         "generated": None,
-        "datasets": dataset_choices(service),
+        "datasets": dataset_choices(service, run),
         "choices": {"activation": activation_names(), "optimizer": tuple(OPTIMIZERS)},
         "limits": LIMITS,
         "control_locked": service.settings.control_token is not None,
     }
 
 
-def dataset_choices(service: TrainingService) -> dict[str, Any]:
+def dataset_choices(service: TrainingService, run: RunProxy) -> dict[str, Any]:
     """The data sets the training form offers."""
-    uploaded = service.uploaded.summary() if service.uploaded else None
+    uploaded = run.uploaded.summary() if run.uploaded else None
     bundled = service.bundled.summary() if service.bundled else None
     return {"bundled": bundled, "uploaded": uploaded}
 

@@ -19,6 +19,7 @@ from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, expect
 
+from app.deps import check_path_run_control
 from app.http.control import check_control, exposure_warning, is_loopback, token_matches
 from app.main import create_app
 from app.settings import Settings
@@ -54,7 +55,9 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 
 
 def test_every_route_that_changes_the_run_is_guarded(client: TestClient) -> None:
-    open_writes = {"/api/generate", "/fragments/generate"}  # generating changes nothing
+    # Generating changes nothing; creating a run needs no token (unless visitor runs are closed).
+    open_writes = {"/api/generate", "/fragments/generate", "/api/runs/{run_id}/generate", "/api/runs"}
+    guards = {check_control, check_path_run_control}
     writes = [
         route
         for route in iter_route_contexts(client.app.routes)  # type: ignore[attr-defined]
@@ -63,7 +66,7 @@ def test_every_route_that_changes_the_run_is_guarded(client: TestClient) -> None
     assert len(writes) >= len(GUARDED)
     listed = {path for _, path, _ in GUARDED}
     for route in writes:
-        guarded = check_control in [dep.call for dep in route.dependant.dependencies]
+        guarded = bool(guards & {dep.call for dep in route.dependant.dependencies})
         assert guarded == (route.path not in open_writes), route.path
         assert not guarded or route.path in listed or "{" in route.path, f"{route.path} is untested"
 

@@ -1,0 +1,143 @@
+"""Runs as a resource: create, fork, drive with a token, rename, delete, quotas, history, restart."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+
+from ..conftest import TINY, make_settings
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def new_run(client: TestClient, **body: object) -> dict:
+    response = client.post("/api/runs", json={**TINY, **body})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def wait_step(client: TestClient, run_id: str, at_least: int, timeout: float = 30.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while (status := client.get(f"/api/runs/{run_id}/status").json())["step"] < at_least:
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+    return status
+
+
+def test_a_new_run_trains_at_once_beside_the_default_one(client: TestClient) -> None:
+    made = new_run(client, label="tanh, please", activation="tanh")
+    assert len(made["id"]) >= 12 and made["url"] == f"/runs/{made['id']}" and len(made["token"]) >= 24
+    assert made["status"]["state"] == "running" and made["status"]["config"]["activation"] == "tanh"
+    wait_step(client, made["id"], 5)
+    assert client.get("/api/status").json()["state"] == "idle"  # the default run is untouched
+    listed = {r["id"]: r for r in client.get("/api/runs").json()["runs"]}
+    assert set(listed) == {"default", made["id"]}
+    assert listed[made["id"]]["label"] == "tanh, please" and listed[made["id"]]["state"] == "running"
+
+
+def test_a_fork_continues_from_the_other_runs_weights_and_may_change_the_activation(
+    client: TestClient,
+) -> None:
+    for _ in range(5):
+        client.post("/api/train/step")
+    fork = new_run(client, from_run="default", activation="relu")
+    status = fork["status"]
+    assert status["step"] >= 5 and status["config"]["activation"] == "relu"
+    assert status["config"]["hidden_size"] == TINY["hidden_size"]
+    refused = client.post("/api/runs", json={"from_run": "default", "hidden_size": 99})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "hidden_size"
+    missing = client.post("/api/runs", json={"from_run": "nobody"})
+    assert missing.status_code == 422 and "nobody" in missing.json()["detail"]
+
+
+def test_only_the_runs_own_token_drives_it(client: TestClient) -> None:
+    mine, theirs = new_run(client), new_run(client)
+    url = f"/api/runs/{mine['id']}/train/pause"
+    no_token = client.post(url)
+    assert no_token.status_code == 401 and "token" in no_token.json()["detail"]
+    assert client.post(url, headers=bearer("made-up")).status_code == 401
+    other = client.post(url, headers=bearer(theirs["token"]))
+    assert other.status_code == 403 and "another run" in other.json()["detail"]
+    assert client.post(url, headers=bearer(mine["token"])).json()["state"] == "paused"
+    assert client.get(f"/api/runs/{mine['id']}/status").status_code == 200  # watching is open
+    generated = client.post(f"/api/runs/{mine['id']}/generate", json={"count": 2})
+    assert generated.status_code == 200 and len(generated.json()["names"]) == 2
+
+
+def test_the_teachers_token_drives_every_run(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "runs", control_token="teacher-secret")
+    with TestClient(create_app(settings)) as client:
+        made = new_run(client)
+        teacher = bearer("teacher-secret")
+        assert client.post(f"/api/runs/{made['id']}/train/pause", headers=teacher).status_code == 200
+        assert client.post("/api/runs/default/train/step", headers=teacher).status_code == 200
+        assert client.post("/api/runs/default/train/step", headers=bearer(made["token"])).status_code == 401
+
+
+def test_rename_delete_and_unknown_ids(client: TestClient) -> None:
+    made = new_run(client)
+    token = bearer(made["token"])
+    renamed = client.patch(f"/api/runs/{made['id']}", json={"label": "my sigmoid"}, headers=token)
+    assert renamed.status_code == 200 and renamed.json()["label"] == "my sigmoid"
+    bad = client.patch(f"/api/runs/{made['id']}", json={"label": "bell\x07"}, headers=token)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "label"
+    assert client.delete(f"/api/runs/{made['id']}", headers=token).status_code == 204
+    gone = client.get(f"/api/runs/{made['id']}/status")
+    assert gone.status_code == 404 and made["id"] in gone.json()["detail"]
+    assert client.delete("/api/runs/default").status_code == 409
+
+
+def test_a_full_quota_answers_429_with_what_to_do(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "runs", max_runs_per_client=2)
+    with TestClient(create_app(settings)) as client:
+        new_run(client)
+        new_run(client)
+        full = client.post("/api/runs", json=TINY)
+        assert full.status_code == 429 and "delete one of yours" in full.json()["detail"]
+    settings = make_settings(tmp_path / "other", max_runs=2)
+    with TestClient(create_app(settings)) as client:
+        new_run(client)
+        full = client.post("/api/runs", json=TINY)
+        assert full.status_code == 429 and "teacher" in full.json()["detail"]
+
+
+def test_history_as_json_and_csv(client: TestClient) -> None:
+    made = new_run(client)
+    wait_step(client, made["id"], TINY["eval_every"] + 1)
+    points = client.get(f"/api/runs/{made['id']}/history").json()["history"]
+    assert points and all("step" in p for p in points) and any("val_loss" in p for p in points)
+    csv = client.get(f"/api/runs/{made['id']}/history", params={"format": "csv"})
+    assert csv.headers["content-type"].startswith("text/csv")
+    lines = csv.text.strip().splitlines()
+    assert lines[0] == "step,train_loss,val_loss" and len(lines) == len(points) + 1
+
+
+def test_a_restart_brings_every_run_back_as_it_was_saved(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "runs")
+    with TestClient(create_app(settings)) as client:
+        training = new_run(client, label="keeps training")
+        paused = new_run(client, label="paused")
+        wait_step(client, training["id"], 3)
+        client.post(f"/api/runs/{paused['id']}/train/pause", headers=bearer(paused["token"]))
+    with TestClient(create_app(settings)) as client:
+        runs = {r["id"]: r for r in client.get("/api/runs").json()["runs"]}
+        assert (
+            runs[training["id"]]["state"] == "running" and runs[training["id"]]["label"] == "keeps training"
+        )
+        assert runs[paused["id"]]["state"] == "paused"
+        pause = client.post(f"/api/runs/{paused['id']}/train/resume", headers=bearer(paused["token"]))
+        assert pause.status_code == 200  # its token still drives it
+
+
+@pytest.mark.parametrize("body", [{"hiden_size": 3}, {"label": "x" * 61}, {"learning_rate": -1}])
+def test_a_bad_creation_is_refused_naming_the_field(client: TestClient, body: dict) -> None:
+    refused = client.post("/api/runs", json=body)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == next(iter(body))
