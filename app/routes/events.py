@@ -1,4 +1,6 @@
-"""GET /api/events: the training as Server-Sent Events, with FastAPI's own `fastapi.sse`.
+"""GET /api/events[?runs=a,b] and /api/runs/{id}/events: the training as Server-Sent Events.
+
+FastAPI's own `fastapi.sse` serves them.
 
 Events: `state` (the whole status, first on connecting and on every change),
 `progress` (step, epoch, losses, characters per second; at most ~10 a second)
@@ -18,10 +20,10 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Query
 from fastapi.sse import EventSourceResponse, format_sse_event
 
-from app.deps import HubDep, RunDep
+from app.deps import HubDep, PathRunDep, ServiceDep
 from app.training.events import EventHub
 from app.training.proxy import RunProxy
 
@@ -55,25 +57,47 @@ def parse_last_id(value: str | None) -> int | None:
         return None
 
 
+RUN_IDS = r"^[A-Za-z0-9_-]+(,[A-Za-z0-9_-]+){0,15}$"  # at most 16 runs on one stream
+
+
 @router.get("/events", response_model=None, responses=STREAM_DOC)  # type: ignore[arg-type]
 async def events(
     hub: HubDep,
-    run: RunDep,
+    service: ServiceDep,
+    runs: Annotated[str | None, Query(max_length=400, pattern=RUN_IDS)] = None,
     last_event_id: Annotated[str | None, Header(max_length=32)] = None,
 ) -> EventSourceResponse:
-    """Stream `state`, `progress` and `sample` events of the default run."""
+    """Stream `state`, `progress` and `sample` events of the default run, or of `runs` (a,b,c).
+
+    Each event names its run (`run_id`); one stream follows several runs, as a page
+    comparing them needs (a browser keeps about six connections to a server).
+    """
+    followed = [service.get(run_id) for run_id in (runs.split(",") if runs else ["default"])]
+    return _response(hub, followed, parse_last_id(last_event_id))
+
+
+@router.get("/runs/{run_id}/events", response_model=None, responses=STREAM_DOC)  # type: ignore[arg-type]
+async def run_events(
+    hub: HubDep, run: PathRunDep, last_event_id: Annotated[str | None, Header(max_length=32)] = None
+) -> EventSourceResponse:
+    """Stream the events of one run."""
+    return _response(hub, [run], parse_last_id(last_event_id))
+
+
+def _response(hub: EventHub, runs: list[RunProxy], last_id: int | None) -> EventSourceResponse:
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return EventSourceResponse(_stream(hub, run, parse_last_id(last_event_id)), headers=headers)
+    return EventSourceResponse(_stream(hub, runs, last_id), headers=headers)
 
 
-async def _stream(hub: EventHub, run: RunProxy, last_id: int | None) -> AsyncIterator[bytes]:
-    """A `state` greeting, then every event of a new subscription, as wire bytes.
+async def _stream(hub: EventHub, runs: list[RunProxy], last_id: int | None) -> AsyncIterator[bytes]:
+    """A `state` greeting per run, then every event of a new subscription, as wire bytes.
 
     The subscription is made here, when the response starts streaming, so a
     client gone before then leaves no queue behind.
     """
-    with hub.subscribe(last_id, pings=True) as subscription:
-        status = json.dumps(run.status())
-        yield format_sse_event(data_str=status, event="state", id=str(hub.last_id), retry=1000)
+    with hub.subscribe(last_id, pings=True, runs=frozenset(r.run_id for r in runs)) as subscription:
+        for run in runs:
+            status = json.dumps(run.status())
+            yield format_sse_event(data_str=status, event="state", id=str(hub.last_id), retry=1000)
         async for event in subscription:
             yield event.wire

@@ -176,7 +176,7 @@ async def stream(
     hub: HubDep, run: RunDep, scale: Literal["linear", "log"] = "linear"
 ) -> AsyncIterable[ServerSentEvent]:
     """The page's live updates: HTML partials for the Train panel, as the run moves."""
-    with hub.subscribe() as subscription:
+    with hub.subscribe(runs=frozenset({run.run_id})) as subscription:
         first = _live_html(run, scale, views.LIVE_BLOCKS)
         yield ServerSentEvent(raw_data=first, id=str(hub.last_id))
         last_chart = time.monotonic()

@@ -76,7 +76,8 @@ class EventHub:
     def __init__(self, queue_size: int = 64, replay: int = 256) -> None:
         self.queue_size = queue_size
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queues: dict[asyncio.Queue[Event | None], bool] = {}  # queue -> wants pings
+        # queue -> (wants pings, the runs it follows; None: every run)
+        self._queues: dict[asyncio.Queue[Event | None], tuple[bool, frozenset[str] | None]] = {}
         self._recent: deque[Event] = deque(maxlen=replay)
         self._ids = itertools.count(1)
         self._closed = False
@@ -119,12 +120,13 @@ class EventHub:
         """On the loop: number the event, remember it, put it in every queue."""
         event = Event(next(self._ids), kind, dict(data))
         self._recent.append(event)
-        for queue in self._queues:
-            self._offer(queue, event)
+        for queue, (_, runs) in self._queues.items():
+            if follows(runs, event):
+                self._offer(queue, event)
 
     def ping(self) -> None:
         """A keep-alive marker for every subscriber that asked for pings (on the loop)."""
-        for queue, wants in self._queues.items():
+        for queue, (wants, _) in self._queues.items():
             if wants:
                 self._offer(queue, PING)
 
@@ -138,14 +140,20 @@ class EventHub:
                 queue.get_nowait()
                 self.dropped += 1
 
-    def subscribe(self, last_id: int | None = None, pings: bool = False) -> Subscription:
-        """A new subscriber's queue, registered at once; first the events newer than `last_id`."""
+    def subscribe(
+        self, last_id: int | None = None, pings: bool = False, runs: frozenset[str] | None = None
+    ) -> Subscription:
+        """A new subscriber's queue, registered at once; first the events newer than `last_id`.
+
+        `runs` names the runs it follows (each event names its run): one stream for
+        several runs, as a page that follows them wants.
+        """
         queue: asyncio.Queue[Event | None] = asyncio.Queue(self.queue_size)
         if last_id is not None:
             for event in self._recent:
-                if event.id > last_id:
+                if event.id > last_id and follows(runs, event):
                     self._offer(queue, event)
-        self._queues[queue] = pings
+        self._queues[queue] = (pings, runs)
         return Subscription(self, queue)
 
     def _unsubscribe(self, queue: asyncio.Queue[Event | None]) -> None:
@@ -162,6 +170,11 @@ class EventHub:
         while True:
             await asyncio.sleep(seconds)
             self.ping()
+
+
+def follows(runs: frozenset[str] | None, event: Event) -> bool:
+    """Whether a subscriber following `runs` wants `event`."""
+    return runs is None or event.data.get("run_id") in runs
 
 
 def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:

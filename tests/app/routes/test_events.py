@@ -14,7 +14,7 @@ from httpx_sse import ServerSentEvent, connect_sse
 
 from app.training.events import PING, EventHub
 
-from ..conftest import LiveServer
+from ..conftest import TINY, LiveServer
 
 
 # ----------------------------------------------------------------- the hub alone
@@ -194,3 +194,20 @@ def test_the_page_stream_sends_html_partials(http: httpx.Client) -> None:
         later = read_events(stream, 1.2, {"", "message", "weights-changed"})
     assert any('data-testid="train-step"' in m.data for m in later)
     assert any(m.event == "weights-changed" for m in later)
+
+
+def test_one_stream_follows_the_runs_it_names_and_no_others(live_server: LiveServer) -> None:
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+        made = client.post("/api/runs", json={**TINY, "label": "streamed"}).json()
+        url = f"{live_server.url}/api/events?runs={made['id']}"
+        seen: set[str] = set()
+        with httpx.Client(timeout=30) as stream_client, connect_sse(stream_client, "GET", url) as source:
+            for event in source.iter_sse():
+                if event.event in ("state", "progress"):
+                    seen.add(json.loads(event.data)["run_id"])
+                if event.event == "progress":
+                    break
+        assert seen == {made["id"]}  # the default run trains too, yet none of its events came
+        unknown = client.get("/api/events", params={"runs": "nobody"})
+        assert unknown.status_code == 404 and "nobody" in unknown.json()["detail"]
+        client.delete(f"/api/runs/{made['id']}", headers={"Authorization": f"Bearer {made['token']}"})
