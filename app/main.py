@@ -24,7 +24,7 @@ from app.http import errors as http_errors
 from app.http.control import document_control, exposure_warning
 from app.http.limits import BodyLimitMiddleware
 from app.routes import api, events, fragments, inspect, pages, runs
-from app.settings import Settings, get_settings
+from app.settings import DEFAULT_TRAIN, Settings, get_settings
 from app.training.events import EventHub
 from app.training.pool import LocalPool
 from app.training.service import TrainingService
@@ -56,7 +56,7 @@ def create_app(
     takes its runs out of it at the end.
     """
     settings = settings or get_settings()
-    config = config or TrainConfig.from_dict(dict(settings.train))
+    config = config or TrainConfig.from_dict({**DEFAULT_TRAIN, **settings.train})
     hub = EventHub(queue_size=settings.sse_queue_size)
 
     @asynccontextmanager

@@ -16,6 +16,10 @@ from typing import Any
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: The default run is paced so that a newcomer sees it learn for about two minutes
+#: (10,000 steps at 80 a second; README). BPTT_LAB_TRAIN overrides it field by field.
+DEFAULT_TRAIN: dict[str, Any] = {"steps_per_second": 80.0}
+
 
 class Settings(BaseSettings):
     """Everything the server reads from its environment; defaults suit a laptop."""
@@ -29,7 +33,7 @@ class Settings(BaseSettings):
     checkpoint_seconds: float = Field(30.0, ge=0.5, le=86_400)  # between automatic saves
     control_token: SecretStr | None = None  # needed by the routes that change the run, if set
     names_file: Path | None = None  # the default data set; None: the bundled dinosaur names
-    train: dict[str, Any] = Field(default_factory=dict)  # TrainConfig fields to override
+    train: dict[str, Any] = Field(default_factory=dict)  # TrainConfig fields over DEFAULT_TRAIN
     blas_threads: int = Field(1, ge=1, le=64)  # threads NumPy's BLAS may use
     rollback_seconds: float = Field(1.0, ge=0, le=3600)  # between two captures of a run's last good state
     workers: int | None = Field(None, ge=1, le=256)  # worker processes that train; None: one per core

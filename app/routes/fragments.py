@@ -27,6 +27,7 @@ from app.training.service import TrainingService
 from app.web import urlstate, views
 from app.web.errors import FormError
 from app.web.forms import form_model, refusals
+from rnn_core.config import config_fields
 
 router = APIRouter(prefix="/fragments", tags=["fragments"], include_in_schema=False)
 
@@ -42,7 +43,7 @@ ACTIONS = {
     "reset": RunProxy.reset,
 }
 TrainForm = Annotated[TrainRequest, Depends(form_model(TrainRequest, "train"))]
-LIVE_FIELDS = ("learning_rate", "max_steps")  # the fields that change the running run
+LIVE_FIELDS = tuple(s.name for s in config_fields() if s.live)  # the fields that change the running run
 LiveForm = Annotated[ConfigPatch, Depends(form_model(ConfigPatch, "train", LIVE_FIELDS))]
 GenerateForm = Annotated[GenerateRequest, Depends(form_model(GenerateRequest, "generate"))]
 
@@ -83,9 +84,9 @@ def act(
 
 
 def changed_field(request: Request) -> str:
-    """Which live field sent the request (htmx names it in HX-Source)."""
+    """Which live field sent the request (htmx names it in HX-Source: `<input id="train-...">`)."""
     source = request.headers.get("hx-source", "")
-    return "max_steps" if source.endswith("train-max_steps") else "learning_rate"
+    return next((f for f in LIVE_FIELDS if source.endswith(f"train-{f}")), "learning_rate")
 
 
 @router.patch("/train/config", dependencies=[ControlDep])
@@ -93,13 +94,14 @@ def configure(request: Request, body: LiveForm, service: ServiceDep) -> HTMLResp
     """Change the learning rate, or the step budget, of the run while it trains."""
     field = changed_field(request)
     value = getattr(body, field)
-    if value is None:
+    optional = next(s.optional for s in config_fields() if s.name == field)
+    if value is None and not optional:
         raise FormError("train", LIVE_FIELDS, [FieldError(field=field, message="is required")])
     with refusals("train", LIVE_FIELDS):
         service.get().configure(**{field: value})
-    shown = f"{value:g}" if field == "learning_rate" else f"{value:,}"
+    shown = "off" if value is None else f"{value:,}" if isinstance(value, int) else f"{value:g}"
     note = (f"err-train-{field}", f"now {shown}", "ok")
-    url = new_url(request, {field: str(value)})
+    url = new_url(request, {field: "" if value is None else str(value)})
     context = live(request, service)
     return views.swaps_response(request, context, ("controls", "stats"), [note], url=url)
 

@@ -27,6 +27,7 @@ TRAIN_KEYS = (
     "clip_value",
     "seed",
     "max_steps",
+    "steps_per_second",
     "dataset",
 )
 GEN_KEYS = ("count", "temperature", "prefix", "max_length", "seed")

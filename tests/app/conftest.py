@@ -38,6 +38,7 @@ TINY = {
     "sample_every": 40,
     "max_steps": 10_000_000,
     "history_limit": 300,
+    "steps_per_second": None,  # as fast as it goes (the server's default run is paced)
 }
 
 

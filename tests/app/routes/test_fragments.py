@@ -19,7 +19,7 @@ def partial(html: str, target: str) -> str:
 
 
 def train_form(**changes: str) -> dict[str, str]:
-    form = {k: str(v) for k, v in TINY.items()}
+    form = {k: "" if v is None else str(v) for k, v in TINY.items()}
     form.update({"activation": "sigmoid", "optimizer": "adam", "learning_rate": "0.01"})
     form.update({"clip_value": "5", "seed": "0", "dataset": "bundled"})
     form.update(changes)
