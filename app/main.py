@@ -26,7 +26,7 @@ from app.http.limits import BodyLimitMiddleware
 from app.routes import api, events, fragments, inspect, pages, runs
 from app.settings import DEFAULT_TRAIN, Settings, get_settings
 from app.training.events import EventHub
-from app.training.pool import LocalPool
+from app.training.executor import Executor, start_executor
 from app.training.service import TrainingService
 from app.web import errors as page_errors
 from app.web import templating
@@ -46,7 +46,7 @@ def limit_blas_threads(threads: int) -> None:
 
 
 def create_app(
-    settings: Settings | None = None, config: TrainConfig | None = None, executor: LocalPool | None = None
+    settings: Settings | None = None, config: TrainConfig | None = None, executor: Executor | None = None
 ) -> FastAPI:
     """The app with its routes, error handlers and lifespan.
 
@@ -70,7 +70,7 @@ def create_app(
         if missing:
             log.warning("%s missing: the page cannot go live; %s", ", ".join(missing), templating.SETUP_HINT)
         hub.bind(asyncio.get_running_loop())
-        pool = executor if executor is not None else await run_in_threadpool(LocalPool, settings.workers)
+        pool = executor if executor is not None else await run_in_threadpool(start_executor, settings)
         service = TrainingService(settings, hub, config, pool)
         await run_in_threadpool(service.open)
         app.state.service = service

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     blas_threads: int = Field(1, ge=1, le=64)  # threads NumPy's BLAS may use
     rollback_seconds: float = Field(1.0, ge=0, le=3600)  # between two captures of a run's last good state
     workers: int | None = Field(None, ge=1, le=256)  # worker processes that train; None: one per core
+    executor: Literal["local", "ray"] = "local"  # where runs train: worker processes, or Ray actors
+    ray_address: str | None = None  # an existing Ray cluster (host:port); None: start a local Ray
     max_runs: int = Field(64, ge=1, le=10_000)  # live runs in all
     max_runs_per_client: int = Field(8, ge=1, le=10_000)  # runs one visitor may hold
     visitor_runs: bool = True  # visitors may create runs (the teacher may close this)

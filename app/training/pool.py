@@ -144,6 +144,10 @@ class WorkerClient:
         kind, message, field = value
         raise ERRORS.get(kind, NotNowError)(message, field)
 
+    def pid(self) -> int:
+        """The worker's process."""
+        return self.process.pid or 0
+
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the worker to end and wait for it."""
         with self._send_lock, contextlib.suppress(OSError, ValueError):
@@ -205,6 +209,10 @@ class LocalPool:
             self._forget(spec.key)
             raise
         return status
+
+    def holder(self, key: str) -> WorkerClient:
+        """The worker that holds run `key`."""
+        return self._placed[key]
 
     def call(self, key: str, command: str, *args: Any) -> Any:
         """A command about run `key`, answered by its worker."""

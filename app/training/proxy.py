@@ -190,8 +190,10 @@ class RunProxy:
         self._command("load", data)
 
     def save(self) -> None:
-        """Have the worker send a checkpoint now (written when it arrives)."""
-        self.executor.call(self.key, "save")
+        """Have the worker take a checkpoint now, and write it before returning."""
+        checkpoint: Checkpoint | None = self.executor.call(self.key, "save")
+        if checkpoint is not None:
+            self.on_checkpoint(checkpoint)
 
     # -------------------------------------------------------- the worker's reports
     def on_event(self, kind: str, data: dict[str, Any]) -> None:

@@ -27,8 +27,8 @@ from app.training.datasets import (
     save_upload,
 )
 from app.training.events import EventHub
+from app.training.executor import Executor
 from app.training.opening import Meta, read_saved, set_aside
-from app.training.pool import LocalPool
 from app.training.proxy import RunProxy
 from app.training.states import NoSuchRunError, NotNowError, RefusedError, RunError, RunState
 from app.training.storage import CHECKPOINT_FILE, RunFolder
@@ -59,7 +59,7 @@ class GeneratedName:
 class TrainingService:
     """The runs of this server, on `executor`."""
 
-    def __init__(self, settings: Settings, hub: EventHub, config: TrainConfig, executor: LocalPool) -> None:
+    def __init__(self, settings: Settings, hub: EventHub, config: TrainConfig, executor: Executor) -> None:
         self.settings, self.hub, self.default_config, self.executor = settings, hub, config, executor
         self.runs: dict[str, RunProxy] = {}
         self.bundled: Dataset | None = None

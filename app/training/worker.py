@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.training.datasets import Dataset
-from app.training.outbox import Outbox
+from app.training.outbox import Checkpoint, Outbox
 from app.training.payloads import Status
 from app.training.rollback import GOOD_PERIOD
 from app.training.run import Run
@@ -171,8 +171,11 @@ class Worker:
     def _checkpoint(self, slot: _Slot) -> tuple[bytes, int]:
         return slot.run.checkpoint_file()
 
-    def _save(self, slot: _Slot) -> None:
+    def _save(self, slot: _Slot) -> Checkpoint | None:
+        """Take the run's checkpoint now and hand it back with the answer (not through the outbox)."""
         slot.run.save()
+        key = next(k for k, s in self.slots.items() if s is slot)
+        return self.outbox.checkpoints.pop(key, None)
 
     def _samples(self, slot: _Slot) -> list[Any]:
         return list(slot.run.samples)

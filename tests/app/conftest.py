@@ -11,6 +11,8 @@ from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
 from app.main import create_app
 from app.settings import Settings
+from app.training.executor import Executor
+from app.training.pool import LocalPool
 from harness.servers import LiveServer, free_port, start_live_server
 
 __all__ = ["LiveServer", "free_port", "start_live_server"]  # the tests import them from here
@@ -60,10 +62,36 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "runs")
 
 
+@pytest.fixture(scope="session")
+def local_pool() -> Iterator[LocalPool]:
+    """One pool of two worker processes, shared by the apps of every test that does not kill one."""
+    pool = LocalPool(2)
+    yield pool
+    pool.shutdown()
+
+
+@pytest.fixture(scope="session")
+def ray_pool() -> Iterator[Executor]:
+    """One local Ray (loopback only, two CPUs) for the session, with two worker actors."""
+    from app.training.ray_pool import RayPool, _ray
+
+    pool = RayPool(2)
+    yield pool
+    pool.shutdown()
+    _ray().shutdown()
+
+
+@pytest.fixture(params=["local", "ray"])
+def executor(request: pytest.FixtureRequest) -> Executor:
+    """Each executor in turn: the behavioural tests of runs run on both."""
+    pool: Executor = request.getfixturevalue(f"{request.param}_pool")
+    return pool
+
+
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    """The app with its lifespan running (training thread started, run idle)."""
-    with TestClient(create_app(settings)) as test_client:
+def client(settings: Settings, local_pool: LocalPool) -> Iterator[TestClient]:
+    """The app with its lifespan running (its run on the shared pool, idle)."""
+    with TestClient(create_app(settings, executor=local_pool)) as test_client:
         yield test_client
 
 

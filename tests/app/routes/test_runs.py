@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
+from app.settings import Settings
+from app.training.executor import Executor
 
 from ..conftest import TINY, make_settings
+
+# Every behaviour of runs, on the local pool and on a local Ray.
+pytestmark = pytest.mark.usefixtures("executor")
+
+
+@pytest.fixture
+def client(settings: Settings, executor: Executor) -> Iterator[TestClient]:
+    """The app on this test's executor."""
+    with TestClient(create_app(settings, executor=executor)) as test_client:
+        yield test_client
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -71,9 +84,9 @@ def test_only_the_runs_own_token_drives_it(client: TestClient) -> None:
     assert generated.status_code == 200 and len(generated.json()["names"]) == 2
 
 
-def test_the_teachers_token_drives_every_run(tmp_path: Path) -> None:
+def test_the_teachers_token_drives_every_run(tmp_path: Path, executor: Executor) -> None:
     settings = make_settings(tmp_path / "runs", control_token="teacher-secret")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, executor=executor)) as client:
         made = new_run(client)
         teacher = bearer("teacher-secret")
         assert client.post(f"/api/runs/{made['id']}/train/pause", headers=teacher).status_code == 200
@@ -94,15 +107,15 @@ def test_rename_delete_and_unknown_ids(client: TestClient) -> None:
     assert client.delete("/api/runs/default").status_code == 409
 
 
-def test_a_full_quota_answers_429_with_what_to_do(tmp_path: Path) -> None:
+def test_a_full_quota_answers_429_with_what_to_do(tmp_path: Path, executor: Executor) -> None:
     settings = make_settings(tmp_path / "runs", max_runs_per_client=2)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, executor=executor)) as client:
         new_run(client)
         new_run(client)
         full = client.post("/api/runs", json=TINY)
         assert full.status_code == 429 and "delete one of yours" in full.json()["detail"]
     settings = make_settings(tmp_path / "other", max_runs=2)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, executor=executor)) as client:
         new_run(client)
         full = client.post("/api/runs", json=TINY)
         assert full.status_code == 429 and "teacher" in full.json()["detail"]
@@ -119,14 +132,14 @@ def test_history_as_json_and_csv(client: TestClient) -> None:
     assert lines[0] == "step,train_loss,val_loss" and len(lines) == len(points) + 1
 
 
-def test_a_restart_brings_every_run_back_as_it_was_saved(tmp_path: Path) -> None:
+def test_a_restart_brings_every_run_back_as_it_was_saved(tmp_path: Path, executor: Executor) -> None:
     settings = make_settings(tmp_path / "runs")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, executor=executor)) as client:
         training = new_run(client, label="keeps training")
         paused = new_run(client, label="paused")
         wait_step(client, training["id"], 3)
         client.post(f"/api/runs/{paused['id']}/train/pause", headers=bearer(paused["token"]))
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, executor=executor)) as client:
         runs = {r["id"]: r for r in client.get("/api/runs").json()["runs"]}
         assert (
             runs[training["id"]]["state"] == "running" and runs[training["id"]]["label"] == "keeps training"
