@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from app.http import errors as http_errors
 from app.http.control import document_control, exposure_warning
 from app.http.limits import BodyLimitMiddleware
-from app.routes import api, events, fragments, inspect, pages, runs
+from app.routes import api, events, fragments, inspect, learn, pages, runs
 from app.settings import DEFAULT_TRAIN, Settings, get_settings
 from app.training.events import EventHub
 from app.training.executor import Executor, start_executor
@@ -43,6 +43,14 @@ def limit_blas_threads(threads: int) -> None:
     except ImportError:
         return
     threadpool_limits(threads)
+
+
+async def reap_idle_runs(service: TrainingService) -> None:
+    """Every little while, pause the idle visitors' runs and delete the long-idle ones."""
+    period = min(30.0, service.settings.idle_minutes * 60 / 4)
+    while True:
+        await asyncio.sleep(period)
+        await run_in_threadpool(service.reap)
 
 
 def create_app(
@@ -75,11 +83,13 @@ def create_app(
         await run_in_threadpool(service.open)
         app.state.service = service
         pinger = asyncio.create_task(hub.keep_alive())
+        reaper = asyncio.create_task(reap_idle_runs(service))
         log.info("BPTT Lab: runs in %s, state %s", settings.runs_dir, service.get().state)
         try:
             yield
         finally:
             pinger.cancel()
+            reaper.cancel()
             hub.close()
             await run_in_threadpool(service.close)
             if executor is None:
@@ -97,7 +107,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     http_errors.install(app)
     page_errors.install(app)
-    for module in (pages, fragments, api, runs, events, inspect):
+    for module in (pages, fragments, api, runs, events, inspect, learn):
         app.include_router(module.router)
     app.include_router(api.run_router)
     document_control(app, settings)

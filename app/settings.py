@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     max_runs: int = Field(64, ge=1, le=10_000)  # live runs in all
     max_runs_per_client: int = Field(8, ge=1, le=10_000)  # runs one visitor may hold
     visitor_runs: bool = True  # visitors may create runs (the teacher may close this)
+    idle_minutes: float = Field(20.0, gt=0, le=10_080)  # a visitor's run with no viewer is paused
+    run_ttl_hours: float = Field(24.0, gt=0, le=8_760)  # ... and deleted after this long idle
     graceful_shutdown_seconds: int = Field(3, ge=1, le=60)  # open streams are cut after this
     max_names_bytes: int = Field(1_000_000, ge=1_000)  # largest names file accepted
     max_checkpoint_bytes: int = Field(64_000_000, ge=10_000)  # largest checkpoint accepted

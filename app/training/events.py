@@ -88,6 +88,10 @@ class EventHub:
         self._loop = loop
         self._closed = False
 
+    def viewers(self, run_id: str) -> int:
+        """How many streams follow run `run_id` now."""
+        return sum(1 for _, runs in self._queues.values() if runs is None or run_id in runs)
+
     def stats(self) -> dict[str, int]:
         """What the fan-out holds now: subscribers, the longest queue and its bound, events kept."""
         longest = max((queue.qsize() for queue in list(self._queues)), default=0)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from app.training.datasets import UPLOADED, Dataset
+from app.training.executor import Executor
 from app.training.opening import Meta
 from app.training.outbox import Checkpoint
 from app.training.payloads import Progress, Sample, Snapshot, Status
@@ -43,12 +44,6 @@ class Publisher(Protocol):
     def publish(self, kind: str, data: Any) -> None: ...
 
 
-class Executor(Protocol):
-    """What runs the runs (app/training/pool.py LocalPool)."""
-
-    def call(self, key: str, command: str, *args: Any) -> Any: ...
-
-
 class RunProxy:
     """One run in the web process (see the module docstring)."""
 
@@ -67,6 +62,8 @@ class RunProxy:
         self.meta = meta or Meta()
         self.uploaded: Dataset | None = None  # the run's own names file, if one was uploaded
         self.last_active = time.monotonic()  # the last request about it (idle runs are paused)
+        self.evicted = False  # paused and out of its worker's memory; back on the next request
+        self._revive_lock = threading.Lock()
         self.samples: deque[Sample] = deque(maxlen=6)
         self.storage_warning: str | None = None
         self._status: Status | None = status
@@ -132,7 +129,7 @@ class RunProxy:
         )
         if cached is not None and (cached[0] == version or fresh_enough):
             return cached[2]
-        history: list[dict[str, Any]] = self.executor.call(self.key, "history")
+        history: list[dict[str, Any]] = self._call("history")
         self._history = (version, now, history)
         return history
 
@@ -141,7 +138,7 @@ class RunProxy:
         snap = self._snapshot
         if snap is not None and snap.version == self.version:
             return snap
-        weights = self.executor.call(self.key, "weights")
+        weights = self._call("weights")
         vocab = Vocab(weights["chars"])
         model = RNN(len(vocab), weights["params"]["W_h"].shape[0], weights["activation"], None, "float64")
         model.set_params(weights["params"])
@@ -153,7 +150,7 @@ class RunProxy:
 
     def checkpoint_file(self) -> tuple[bytes, int]:
         """The run as checkpoint bytes and the step they hold, taken together by the worker."""
-        data, step = self.executor.call(self.key, "checkpoint")
+        data, step = self._call("checkpoint")
         return data, step
 
     # ------------------------------------------------------------------ actions
@@ -191,7 +188,7 @@ class RunProxy:
 
     def save(self) -> None:
         """Have the worker take a checkpoint now, and write it before returning."""
-        checkpoint: Checkpoint | None = self.executor.call(self.key, "save")
+        checkpoint: Checkpoint | None = self._call("save")
         if checkpoint is not None:
             self.on_checkpoint(checkpoint)
 
@@ -245,9 +242,41 @@ class RunProxy:
         self._snapshot, self._history = None, None
         self.hub.publish("state", self.status())
 
+    def evict(self, reason: str) -> None:
+        """Pause the run, save it and let its trainer leave the worker's memory (it comes back
+        from its checkpoint on the next request that needs it)."""
+        with self._revive_lock:
+            if self.evicted:
+                return
+            if self.state is RunState.RUNNING:
+                self._command("pause")
+            self.save()
+            self.executor.close(self.key, save=False)
+            self.evicted = True
+            with self._lock:
+                current = self._current()
+                self._status = cast(Status, {**current, "message": reason, "chars_per_sec": 0.0})
+        self.hub.publish("state", self.status())
+
+    def _revive(self) -> None:
+        """An evicted run back on a worker, paused, from its checkpoint."""
+        with self._revive_lock:
+            if not self.evicted:
+                return
+            spec = replace(self.recovery(), state=RunState.PAUSED, message=None)
+            self._apply(self.executor.open(spec, self))
+            self._snapshot, self._history = None, None
+            self.evicted = False
+
     # ---------------------------------------------------------------- internals
+    def _call(self, command: str, *args: Any) -> Any:
+        """A command for the run's worker (bringing an evicted run back first)."""
+        if self.evicted:
+            self._revive()
+        return self.executor.call(self.key, command, *args)
+
     def _command(self, command: str, *args: Any) -> None:
-        status: Status = self.executor.call(self.key, command, *args)
+        status: Status = self._call(command, *args)
         self._apply(status)
 
     def _apply(self, status: Status) -> None:

@@ -12,13 +12,11 @@ server's own and cannot be deleted.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import io
 import re
 import secrets
-import shutil
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +24,7 @@ from typing import Any
 from app.training.opening import Meta
 from app.training.proxy import RunProxy
 from app.training.service import DEFAULT_RUN, TrainingService
-from app.training.states import NotNowError, RefusedError, RunError, RunState
+from app.training.states import NotNowError, RefusedError, RunState
 from rnn_core.checkpoint import load_checkpoint, save_checkpoint
 from rnn_core.config import TrainConfig
 
@@ -167,8 +165,4 @@ def delete(service: TrainingService, run: RunProxy) -> None:
     """Remove a run: out of its worker, off the disk (the default run cannot go)."""
     if run.run_id == DEFAULT_RUN:
         raise NotNowError("the default run is the class's: it cannot be deleted (reset it instead)")
-    with service._lock:
-        service.runs.pop(run.run_id, None)
-    with contextlib.suppress(RunError):  # its worker is gone already: nothing of it is left there
-        service.executor.close(run.key, save=False)
-    shutil.rmtree(run.folder, ignore_errors=True)
+    service.remove(run)

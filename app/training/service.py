@@ -11,9 +11,12 @@ from a snapshot of their weights; the event loop never waits on a worker.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
+import shutil
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,6 +106,36 @@ class TrainingService:
             return self.runs[run_id]
         except KeyError:
             raise NoSuchRunError(f"there is no run {run_id!r}") from None
+
+    def reap(self) -> None:
+        """Pause (and take out of memory) a visitor's run idle past `idle_minutes`; delete it past
+        `run_ttl_hours`. A run with a viewer or a recent request is not idle."""
+        now = time.monotonic()
+        for run in list(self.runs.values()):
+            if run.run_id == DEFAULT_RUN:
+                continue
+            if self.hub.viewers(run.run_id):
+                run.last_active = now
+                continue
+            idle = now - run.last_active
+            try:
+                if idle >= self.settings.run_ttl_hours * 3600:
+                    log.info("deleting run %s, idle for %.0f s", run.run_id, idle)
+                    self.remove(run)
+                elif idle >= self.settings.idle_minutes * 60 and not run.evicted:
+                    minutes = f"{self.settings.idle_minutes:g}"
+                    run.evict(f"Paused after {minutes} minutes with no viewer; Resume brings it back.")
+            except RunError as exc:
+                log.warning("idle run %s: %s", run.run_id, exc)
+
+    def remove(self, run: RunProxy) -> None:
+        """Take a run out of the server: out of its worker, off the disk."""
+        with self._lock:
+            self.runs.pop(run.run_id, None)
+        if not run.evicted:
+            with contextlib.suppress(RunError):  # its worker is gone already: nothing of it is left there
+                self.executor.close(run.key, save=False)
+        shutil.rmtree(run.folder, ignore_errors=True)
 
     def listing(self) -> list[RunProxy]:
         """Every run, the default first, then by creation."""

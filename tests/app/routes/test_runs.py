@@ -154,3 +154,43 @@ def test_a_bad_creation_is_refused_naming_the_field(client: TestClient, body: di
     refused = client.post("/api/runs", json=body)
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"] == next(iter(body))
+
+
+def test_an_idle_run_is_paused_out_of_memory_and_comes_back_when_resumed(
+    tmp_path: Path, executor: Executor
+) -> None:
+    settings = make_settings(tmp_path / "runs", idle_minutes=0.01)  # 0.6 s without a viewer
+    with TestClient(create_app(settings, executor=executor)) as client:
+        made = new_run(client)
+        wait_step(client, made["id"], 3)
+        service = client.app.state.service  # type: ignore[attr-defined]
+        run = service.get(made["id"])
+        run.last_active -= 1.0
+        service.reap()
+        status = client.get(f"/api/runs/{made['id']}/status").json()
+        assert status["state"] == "paused" and "no viewer" in status["message"]
+        assert run.evicted  # its trainer has left the worker; the status stays readable
+        resumed = client.post(f"/api/runs/{made['id']}/train/resume", headers=bearer(made["token"]))
+        assert resumed.json()["state"] == "running" and resumed.json()["step"] >= status["step"]
+        wait_step(client, made["id"], status["step"] + 5)
+        run.last_active -= settings.run_ttl_hours * 3600 + 1
+        service.reap()
+        assert client.get(f"/api/runs/{made['id']}/status").status_code == 404
+        assert not (tmp_path / "runs" / made["id"]).exists()
+
+
+@pytest.mark.slow
+def test_a_class_in_small_every_run_progresses_fairly(tmp_path: Path, executor: Executor) -> None:
+    """12 runs of 6 visitors on 2 workers for a while: every run moves, none starves."""
+    settings = make_settings(tmp_path / "runs")
+    with TestClient(create_app(settings, executor=executor)) as client:
+        made = []
+        for visitor in range(6):
+            client.cookies.set("bptt_visitor", f"visitor{visitor}")
+            made += [new_run(client, seed=visitor * 2 + i) for i in range(2)]
+        started = {m["id"]: m["status"]["step"] for m in made}
+        time.sleep(8.0)
+        steps = {r["id"]: r["step"] - started.get(r["id"], 0) for r in client.get("/api/runs").json()["runs"]}
+        moved = [steps[m["id"]] for m in made]
+        assert min(moved) > 0, moved
+        assert min(moved) / max(moved) >= 0.7, moved
