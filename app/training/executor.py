@@ -10,7 +10,8 @@ from typing import Any, Protocol
 
 from app.settings import Settings
 from app.training.payloads import Status
-from app.training.pool import Listener, LocalPool
+from app.training.placement import Listener
+from app.training.pool import LocalPool
 from app.training.worker import RunSpec
 
 

@@ -28,12 +28,12 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any, Protocol
+from typing import Any
 
-from app.training.outbox import Checkpoint, Event, Outbox
-from app.training.payloads import Status
+from app.training.outbox import Outbox
+from app.training.placement import Placement
 from app.training.states import NoSuchRunError, NotNowError, RefusedError, RunError
-from app.training.worker import RunSpec, Worker
+from app.training.worker import Worker
 
 log = logging.getLogger("bptt_lab.pool")
 
@@ -50,22 +50,6 @@ class WorkerLostError(NotNowError):
     """The worker holding the run went away before it answered."""
 
 
-class Listener(Protocol):
-    """What hears a run's reports in the web process (app/training/proxy.py RunProxy)."""
-
-    def on_event(self, kind: str, data: dict[str, Any]) -> None: ...
-
-    def on_checkpoint(self, checkpoint: Checkpoint) -> None: ...
-
-    def recovery(self) -> RunSpec:
-        """How to open the run again after its worker was lost (from its last checkpoint)."""
-        ...
-
-    def recovered(self, status: Status) -> None:
-        """The run is back, on a new worker."""
-        ...
-
-
 # ------------------------------------------------------------ in the worker
 def serve(conn: Connection) -> None:
     """The worker process: answer commands, step runs in between, ship their reports."""
@@ -79,7 +63,7 @@ def serve(conn: Connection) -> None:
                 if message is None:
                     return
                 request, key, command, args = message
-                answer = _answer(worker, key, command, args)
+                answer = answer_command(worker, key, command, args)
                 _ship(conn, worker.outbox)
                 conn.send(("answer", request, *answer))
                 ready = conn.poll(0)
@@ -89,7 +73,7 @@ def serve(conn: Connection) -> None:
             return  # the web process is gone
 
 
-def _answer(worker: Worker, key: str, command: str, args: Sequence[Any]) -> tuple[bool, Any]:
+def answer_command(worker: Worker, key: str, command: str, args: Sequence[Any]) -> tuple[bool, Any]:
     try:
         return True, worker.handle(key, command, args)
     except RunError as exc:
@@ -178,72 +162,17 @@ class WorkerClient:
         self.pool.lost(self)
 
 
-class LocalPool:
+class LocalPool(Placement[WorkerClient]):
     """`workers` worker processes and the runs placed on them (see the module docstring)."""
 
     def __init__(self, workers: int | None = None) -> None:
-        count = workers or os.cpu_count() or 1
-        self.clients = [WorkerClient(i, self) for i in range(count)]
-        self._placed: dict[str, WorkerClient] = {}
-        self._listeners: dict[str, Listener] = {}
-        self._lock = threading.Lock()
         self._closing = False
-
-    @property
-    def size(self) -> int:
-        """How many workers the pool has."""
-        return len(self.clients)
-
-    def open(self, spec: RunSpec, listener: Listener) -> Status:
-        """Place a run on the least loaded worker and have it take the run; its first status."""
-        with self._lock:
-            load = {id(c): 0 for c in self.clients}
-            for client in self._placed.values():
-                load[id(client)] += 1
-            client = min(self.clients, key=lambda c: (load[id(c)], c.index))
-            self._placed[spec.key] = client
-            self._listeners[spec.key] = listener
-        try:
-            status: Status = client.call(spec.key, "open", spec)
-        except BaseException:
-            self._forget(spec.key)
-            raise
-        return status
-
-    def holder(self, key: str) -> WorkerClient:
-        """The worker that holds run `key`."""
-        return self._placed[key]
-
-    def call(self, key: str, command: str, *args: Any) -> Any:
-        """A command about run `key`, answered by its worker."""
-        client = self._placed.get(key)
-        if client is None:
-            raise NoSuchRunError(f"no worker holds run {key!r}")
-        return client.call(key, command, *args)
-
-    def close(self, key: str, save: bool = True) -> None:
-        """The run leaves its worker (saved first unless `save` is False)."""
-        try:
-            self.call(key, "close", save)
-        finally:
-            self._forget(key)
-
-    def deliver(self, events: list[Event], checkpoints: list[Checkpoint]) -> None:
-        """Hand a worker's reports to the listeners of their runs (on its reader thread)."""
-        for key, kind, data in events:
-            listener = self._listeners.get(key)
-            if listener is not None:
-                listener.on_event(kind, data)
-        for checkpoint in checkpoints:
-            listener = self._listeners.get(checkpoint.key)
-            if listener is not None:
-                listener.on_checkpoint(checkpoint)
+        super().__init__([WorkerClient(i, self) for i in range(workers or os.cpu_count() or 1)])
 
     def shutdown(self) -> None:
         """End every worker (their runs should have been closed, and so saved, first)."""
         self._closing = True
-        for client in self.clients:
-            client.stop()
+        super().shutdown()
 
     def lost(self, client: WorkerClient) -> None:
         """A worker went away (killed, crashed): start another and bring its runs back on it.
@@ -254,22 +183,4 @@ class LocalPool:
         if self._closing:
             return
         log.warning("worker %d (pid %s) was lost; starting another", client.index, client.process.pid)
-        fresh = WorkerClient(client.index, self)
-        with self._lock:
-            self.clients[self.clients.index(client)] = fresh
-            orphans = [key for key, c in self._placed.items() if c is client]
-            for key in orphans:
-                self._placed[key] = fresh
-        for key in orphans:
-            listener = self._listeners.get(key)
-            if listener is None:
-                continue
-            try:
-                listener.recovered(fresh.call(key, "open", listener.recovery()))
-            except RunError as exc:
-                log.error("run %s could not be brought back: %s", key, exc)
-
-    def _forget(self, key: str) -> None:
-        with self._lock:
-            self._placed.pop(key, None)
-            self._listeners.pop(key, None)
+        self.replace(client, WorkerClient(client.index, self))

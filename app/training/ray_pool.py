@@ -29,10 +29,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.training.outbox import Checkpoint, Event, Outbox
-from app.training.payloads import Status
-from app.training.pool import ERRORS, SLICE, Listener, WorkerLostError, _answer
-from app.training.states import NoSuchRunError, NotNowError, RunError
-from app.training.worker import RunSpec, Worker
+from app.training.placement import Placement
+from app.training.pool import ERRORS, SLICE, WorkerLostError, answer_command
+from app.training.states import NotNowError
+from app.training.worker import Worker
 
 log = logging.getLogger("bptt_lab.ray")
 
@@ -60,7 +60,7 @@ class WorkerActor:
     def call(self, key: str, command: str, args: Sequence[Any]) -> tuple[bool, Any]:
         """Carry out a command (see `Worker.handle`); (True, answer) or (False, error parts)."""
         with self._lock:
-            answer = _answer(self.worker, key, command, args)
+            answer = answer_command(self.worker, key, command, args)
             self._take()
             return answer
 
@@ -148,13 +148,12 @@ class RayClient:
                 self.pool.deliver(events, checkpoints)
 
 
-class RayPool:
+class RayPool(Placement[RayClient]):
     """`workers` Ray actors hosting the worker class, and the runs placed on them."""
 
     def __init__(self, workers: int | None = None, address: str | None = None) -> None:
         os.environ.update(LOOPBACK_ENV)
         ray = _ray()
-
         if not ray.is_initialized():
             if address:
                 ray.init(address=address, log_to_driver=False)
@@ -168,81 +167,8 @@ class RayPool:
                 )
         count = workers or max(int(ray.cluster_resources().get("CPU", 1)), 1)
         remote = ray.remote(num_cpus=0.5, max_restarts=-1, max_task_retries=0, max_concurrency=4)(WorkerActor)
-        self.clients = [RayClient(i, self, remote.remote()) for i in range(count)]
-        self._placed: dict[str, RayClient] = {}
-        self._listeners: dict[str, Listener] = {}
-        self._lock = threading.Lock()
-
-    @property
-    def size(self) -> int:
-        """How many actors the pool has."""
-        return len(self.clients)
-
-    def open(self, spec: RunSpec, listener: Listener) -> Status:
-        """Place a run on the least loaded actor and have it take the run; its first status."""
-        with self._lock:
-            load = {id(c): 0 for c in self.clients}
-            for client in self._placed.values():
-                load[id(client)] += 1
-            client = min(self.clients, key=lambda c: (load[id(c)], c.index))
-            self._placed[spec.key] = client
-            self._listeners[spec.key] = listener
-        try:
-            status: Status = client.call(spec.key, "open", spec)
-        except BaseException:
-            self._forget(spec.key)
-            raise
-        return status
-
-    def holder(self, key: str) -> RayClient:
-        """The actor that holds run `key`."""
-        return self._placed[key]
-
-    def call(self, key: str, command: str, *args: Any) -> Any:
-        """A command about run `key`, answered by its actor."""
-        client = self._placed.get(key)
-        if client is None:
-            raise NoSuchRunError(f"no actor holds run {key!r}")
-        return client.call(key, command, *args)
-
-    def close(self, key: str, save: bool = True) -> None:
-        """The run leaves its actor (saved first unless `save` is False)."""
-        try:
-            self.call(key, "close", save)
-        finally:
-            self._forget(key)
-
-    def deliver(self, events: list[Event], checkpoints: list[Checkpoint]) -> None:
-        """Hand an actor's reports to the listeners of their runs (on its poller thread)."""
-        for key, kind, data in events:
-            listener = self._listeners.get(key)
-            if listener is not None:
-                listener.on_event(kind, data)
-        for checkpoint in checkpoints:
-            listener = self._listeners.get(checkpoint.key)
-            if listener is not None:
-                listener.on_checkpoint(checkpoint)
+        super().__init__([RayClient(i, self, remote.remote()) for i in range(count)])
 
     def restarted(self, client: RayClient) -> None:
         """Ray restarted an actor with nothing in it: bring its runs back from their checkpoints."""
-        with self._lock:
-            keys = [key for key, c in self._placed.items() if c is client]
-        log.warning("actor %d was restarted; bringing back %d run(s)", client.index, len(keys))
-        for key in keys:
-            listener = self._listeners.get(key)
-            if listener is None:
-                continue
-            try:
-                listener.recovered(client.call(key, "open", listener.recovery()))
-            except RunError as exc:
-                log.error("run %s could not be brought back: %s", key, exc)
-
-    def shutdown(self) -> None:
-        """End every actor (their runs should have been closed, and so saved, first)."""
-        for client in self.clients:
-            client.stop()
-
-    def _forget(self, key: str) -> None:
-        with self._lock:
-            self._placed.pop(key, None)
-            self._listeners.pop(key, None)
+        self.bring_back(client)
