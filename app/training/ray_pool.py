@@ -76,6 +76,11 @@ class WorkerActor:
         """The process the actor lives in."""
         return os.getpid()
 
+    def node(self) -> str:
+        """The Ray node the actor lives on."""
+        node_id: str = _ray().get_runtime_context().get_node_id()
+        return node_id
+
     def _loop(self) -> None:
         while True:
             with self._lock:
@@ -166,7 +171,9 @@ class RayPool(Placement[RayClient]):
                     runtime_env={"env_vars": dict(LOOPBACK_ENV)},
                 )
         count = workers or max(int(ray.cluster_resources().get("CPU", 1)), 1)
-        remote = ray.remote(num_cpus=0.5, max_restarts=-1, max_task_retries=0, max_concurrency=4)(WorkerActor)
+        remote = ray.remote(
+            num_cpus=0.5, max_restarts=-1, max_task_retries=0, max_concurrency=4, scheduling_strategy="SPREAD"
+        )(WorkerActor)
         super().__init__([RayClient(i, self, remote.remote()) for i in range(count)])
 
     def restarted(self, client: RayClient) -> None:
