@@ -190,13 +190,11 @@ class Worker:
     def work(self, budget: float) -> float:
         """Step the running runs for about `budget` seconds; the seconds until one is due next."""
         deadline = time.perf_counter() + budget
-        while True:
+        for slot in self.slots.values():
+            slot.run.save_if_due(slot.checkpoint_seconds)
+        running = [s for s in self.slots.values() if s.run.state is RunState.RUNNING]
+        while running:
             now = time.perf_counter()
-            running = [s for s in self.slots.values() if s.run.state is RunState.RUNNING]
-            for slot in self.slots.values():
-                slot.run.save_if_due(slot.checkpoint_seconds)
-            if not running:
-                return IDLE_WAIT
             due = [s for s in running if s.due <= now]
             if not due:
                 return min(IDLE_WAIT, max(0.0, min(s.due for s in running) - now))
@@ -204,10 +202,12 @@ class Worker:
                 return 0.0
             slot = min(due, key=lambda s: s.used)
             slot.run.train_once()
-            spent = time.perf_counter() - now
-            slot.used += spent
+            slot.used += time.perf_counter() - now
             pace = slot.run.trainer.config.steps_per_second
             slot.due = max(slot.due + 1.0 / pace, now) if pace else 0.0
+            if slot.run.state is not RunState.RUNNING:  # finished or diverged on this step
+                running.remove(slot)
+        return IDLE_WAIT
 
 
 def new_trainer(config: TrainConfig, dataset: Dataset) -> Trainer:
