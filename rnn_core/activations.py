@@ -3,6 +3,11 @@
 Each derivative is computed from h = sigma(z) alone (sigmoid: h(1-h),
 tanh: 1-h^2, relu: 1 where h > 0), so the training pass need not keep z.
 All functions write into ``out`` so the hot loop allocates nothing.
+
+Each activation also says how it is built from a core function f, applied in
+place: sigma(z) = a + b f(c z). For tanh and relu, (a, b, c) = (0, 1, 1); the
+sigmoid is a tanh in disguise, sigma(z) = 1/2 + tanh(z/2)/2. The forward loop
+(``model.Cell``) runs on s = f(c z), one call of f per time step.
 """
 
 from __future__ import annotations
@@ -22,11 +27,14 @@ class ArrayMap(Protocol):
 
 
 def _sigmoid(z: FloatArray, out: FloatArray) -> FloatArray:
-    """sigma(z) = 1 / (1 + e^-z), in place when ``out is z``."""
-    np.negative(z, out=out)
-    np.exp(out, out=out)
-    out += 1.0
-    np.reciprocal(out, out=out)
+    """sigma(z) = 1 / (1 + e^-z) = (1 + tanh(z/2)) / 2, in place when ``out is z``.
+
+    The tanh form: one transcendental call and no division, and nothing overflows.
+    """
+    np.multiply(z, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
     return out
 
 
@@ -64,18 +72,23 @@ def _relu_prime(h: FloatArray, out: FloatArray) -> FloatArray:
 
 @dataclass(frozen=True)
 class Activation:
-    """sigma and sigma' of one activation, and the bound on sigma' that the page explains."""
+    """sigma and sigma' of one activation, the bound on sigma' that the page explains,
+    and sigma as a + b f(c z) with a core function f (see the module docstring)."""
 
     name: str
     sigma: ArrayMap  # Eq. 1.2
     sigma_prime: ArrayMap  # Eq. 5.1.1, from h = sigma(z)
     max_slope: float
+    f: ArrayMap  # the core: sigma(z) = a + b f(c z)
+    a: float = 0.0
+    b: float = 1.0
+    c: float = 1.0
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_prime, 0.25),
-    "tanh": Activation("tanh", _tanh, _tanh_prime, 1.0),
-    "relu": Activation("relu", _relu, _relu_prime, 1.0),
+    "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_prime, 0.25, _tanh, a=0.5, b=0.5, c=0.5),
+    "tanh": Activation("tanh", _tanh, _tanh_prime, 1.0, _tanh),
+    "relu": Activation("relu", _relu, _relu_prime, 1.0, _relu),
 }
 
 

@@ -11,12 +11,19 @@ stored one after the other in a single (N, .) array, N = sum of all T:
 
 so the recurrence touches only live rows, and everything outside it (the input
 gather, the output layer, the weight gradients) is one 2-D product over N rows.
+
+Packing reads the names from a ``Corpus``: the names laid out once as arrays,
+one after another, so that a batch of them is a handful of array operations.
+A trainer keeps one of its training names and hands the model ``corpus.pick(idx)``,
+which reads like the list of those names; any other list is laid out on the spot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
+from typing import overload
 
 import numpy as np
 
@@ -54,31 +61,83 @@ class Batch:
         """Pack encoded names (no end token) for a model whose start marker is ``start_id``."""
         if len(seqs) == 0:
             raise ValueError("a batch needs at least one name")
+        if isinstance(seqs, Picked) and (seqs.corpus.start_id, seqs.corpus.end_id) == (start_id, end_id):
+            return seqs.corpus.pack(seqs.idx)
+        return Corpus.from_sequences(seqs, start_id, end_id).pack(np.arange(len(seqs)))
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Encoded names laid out one after another, T = n + 1 entries each.
+
+    Name k takes entries first[k] .. first[k] + T[k] - 1 of ``inputs`` (the start
+    marker, then c1..cn) and of ``targets`` (c1..cn, then the end token).
+    """
+
+    seqs: Sequence[Sequence[int]]  # the names, encoded
+    start_id: int
+    end_id: int
+    T: IndexArray  # (names,)
+    first: IndexArray  # (names,)
+    inputs: IndexArray  # (sum of T,)
+    targets: IndexArray  # (sum of T,)
+
+    @classmethod
+    def from_sequences(cls, seqs: Sequence[Sequence[int]], start_id: int, end_id: int) -> Corpus:
+        """Lay out encoded names (no end token) for a model whose start marker is ``start_id``."""
         T = np.fromiter((len(s) + 1 for s in seqs), dtype=np.intp, count=len(seqs))
-        order = np.argsort(-T, kind="stable")
+        first = np.zeros(len(seqs), dtype=np.intp)
+        np.cumsum(T[:-1], out=first[1:])
+        cells = chain.from_iterable(chain(s, (end_id,)) for s in seqs)
+        targets = np.fromiter(cells, dtype=np.intp, count=int(T.sum()))
+        inputs = np.empty_like(targets)
+        inputs[1:] = targets[:-1]  # x(t) = y(t-1) = c_{t-1} ...
+        inputs[first] = start_id  # ... and x(1), the start marker
+        return cls(seqs, start_id, end_id, T, first, inputs, targets)
+
+    def pick(self, idx: IndexArray) -> Picked:
+        """The names at ``idx``, as a sequence that packs from here."""
+        return Picked(self, np.asarray(idx, dtype=np.intp))
+
+    def pack(self, idx: IndexArray) -> Batch:
+        """The batch of the names at ``idx`` (in that order; packed longest first)."""
+        T = self.T[idx]
+        order = np.argsort(-T, kind="stable")  # ties keep their order
         lengths = T[order]
-        B, T_max = len(seqs), int(lengths[0])
-        # Padded (B, T_max) input and target grids; only cells with t < T_b are used.
-        x_grid = np.full((B, T_max), start_id, dtype=np.intp)
-        y_grid = np.full((B, T_max), end_id, dtype=np.intp)
-        for b, i in enumerate(order):
-            s = seqs[i]
-            if len(s):
-                x_grid[b, 1 : len(s) + 1] = s
-                y_grid[b, : len(s)] = s
-        active = np.arange(T_max)[:, None] < lengths[None, :]  # (T_max, B), step-major
+        steps = np.arange(lengths[0])[:, None]
+        active = steps < lengths  # (T_max, B), step-major
         n_active = active.sum(axis=1)
-        offsets = np.zeros(T_max + 1, dtype=np.intp)
+        offsets = np.zeros(len(n_active) + 1, dtype=np.intp)
         np.cumsum(n_active, out=offsets[1:])
-        row_of = np.full((T_max, B), -1, dtype=np.intp)
-        row_of[active] = np.arange(offsets[-1])
-        prev_idx = row_of[:-1][active[1:]]
-        return cls(
-            order=order,
-            lengths=lengths,
-            n_active=n_active,
-            offsets=offsets,
-            x_idx=x_grid.T[active],
-            y_idx=y_grid.T[active],
-            prev_idx=prev_idx,
-        )
+        at = (self.first[idx[order]] + steps)[active]  # row offsets[t] + b: entry first[b] + t
+        # h(t-1) of row offsets[t] + b is row offsets[t-1] + b.
+        prev_idx = (offsets[:-2, None] + np.arange(len(idx)))[active[1:]]
+        return Batch(order, lengths, n_active, offsets, self.inputs[at], self.targets[at], prev_idx)
+
+
+class Picked(Sequence[Sequence[int]]):
+    """Names of a ``Corpus`` chosen by index: reads like the list of them, packs without reading them."""
+
+    def __init__(self, corpus: Corpus, idx: IndexArray) -> None:
+        self.corpus, self.idx = corpus, idx
+
+    def __len__(self) -> int:
+        return len(self.idx)
+
+    def __iter__(self) -> Iterator[Sequence[int]]:
+        seqs = self.corpus.seqs
+        return (seqs[k] for k in self.idx.tolist())
+
+    @overload
+    def __getitem__(self, i: int) -> Sequence[int]: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Sequence[int]]: ...
+    def __getitem__(self, i: int | slice) -> Sequence[int] | Sequence[Sequence[int]]:
+        if isinstance(i, slice):
+            return [self.corpus.seqs[k] for k in self.idx[i].tolist()]
+        return self.corpus.seqs[int(self.idx[i])]
+
+    @property
+    def n_steps(self) -> int:
+        """sum of T = len + 1 over the names: the characters predicted, end tokens included."""
+        return int(self.corpus.T[self.idx].sum())

@@ -10,6 +10,11 @@
 Rows hold one (name, step) each (see ``batching``), so a vector of the seed is
 a row here and ``W_h h`` becomes ``h @ W_h.T``. The only Python loops are over
 time steps: once forward through Eq. 1.1-1.2, once backward through Eq. 6.2.
+Each step of them is one product and two element-wise calls (``Cell``: the
+sigmoid runs as a tanh); everything else is a handful of calls over all rows.
+The output layer works on theta laid out (V, N), a column per row, so that the
+softmax reduces along long rows. ``loss_and_grads`` keeps its big arrays from
+one call to the next (``arrays.Scratch``).
 
 ``RNN.forward`` is the one implementation of Eq. 1.1-3.2: training, the gamma
 trace, the gradient checks and the Inspect report all call it. Sampling, which
@@ -26,63 +31,91 @@ import numpy as np
 import numpy.typing as npt
 
 from .activations import Activation, ArrayMap, get_activation
-from .arrays import FloatArray, IndexArray
+from .arrays import FRESH, FloatArray, IndexArray, Scratch, thread_scratch
 from .batching import Batch
 
 PARAM_NAMES = ("W_h", "W_x", "b1", "U", "b2")
 
 
-def softmax(theta: FloatArray, out: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
+def softmax(theta: FloatArray, out: FloatArray | None = None, axis: int = 1) -> tuple[FloatArray, FloatArray]:
     """Eq. 3.1 for every row: y_hat = e^theta / sum_i e^theta_i, and log sum_i e^theta_i.
 
     The rows are shifted by their maximum first (softmax is shift-invariant), so
     nothing overflows. ``out`` may be ``theta`` itself. The second result lets a
     caller take log y_hat[c] = theta[c] - log_norm without ever taking log(0).
+    ``axis=0`` takes a softmax of every column instead (theta laid out (V, N)).
     """
-    top = theta.max(axis=1, keepdims=True)
+    top = theta.max(axis=axis, keepdims=True)
     y_hat = np.subtract(theta, top, out=out)
     np.exp(y_hat, out=y_hat)
-    total = y_hat.sum(axis=1)
-    y_hat /= total[:, None]
+    total = y_hat.sum(axis=axis, keepdims=True)
+    y_hat /= total
     log_norm: FloatArray = np.log(total)
-    log_norm += top[:, 0]
-    return y_hat, log_norm
+    log_norm += top
+    return y_hat, log_norm.reshape(-1)
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One unit step of the seed (Eq. 1.1-2.1) with the weights laid out for row products."""
+    """One unit step of the seed (Eq. 1.1-2.1) with the weights laid out for row products.
 
-    input_table: FloatArray  # (V + 1, D_h): row c is W_x[:, c] + b1; row V, the start marker, is b1
-    W_h_T: FloatArray  # (D_h, D_h): W_h transposed (C-ordered for a GEMM over many rows)
+    sigma is run in its activation's form sigma(z) = a + b f(c z) (``activations``),
+    and what is carried from step to step is s(t) = f(c z(t)), so h(t) = a + b s(t).
+    Put h(t-1) = a + b s(t-1) into Eq. 1.1:
+
+        c z(t) = (c b W_h) s(t-1) + c (W_x x(t) + b1 + a W_h 1),    c z(1) = c b1 (h(0) = 0)
+
+    so a step is one product, one add and one call of f: for the sigmoid one tanh,
+    no exp and no division. For tanh and relu, s(t) = h(t) and the weights are the model's.
+    """
+
+    input_table: FloatArray  # (V + 1, D_h): row c is c (W_x[:, c] + b1 + a W_h 1); row V, x(1) = 0, is c b1
+    W_T: FloatArray  # (D_h, D_h): (c b W_h)^T (C-ordered for a GEMM over many rows)
     U: FloatArray  # (V, D_h)
     b2: FloatArray  # (V,)
-    sigma: ArrayMap
+    f: ArrayMap  # the core of sigma: tanh for sigmoid and tanh, max(., 0) for relu
+    a: float
+    b: float
+    c: float
 
-    def inputs(self, x_idx: IndexArray) -> FloatArray:
-        """W_x x(t) + b1 per row (Eq. 1.1's input term): a one-hot x(t) picks a column of W_x.
+    def inputs(self, x_idx: IndexArray, out: FloatArray | None = None) -> FloatArray:
+        """c (W_x x(t) + b1 + a W_h 1) per row (Eq. 1.1's input term): a one-hot x(t) picks a column of W_x.
 
-        The index V is the start marker x(1) = 0, which picks nothing: the row is b1.
-        Returns a new array, ready to be turned into h(t) in place by ``step``.
+        The index V is the start marker x(1) = 0, which picks nothing, at t = 1, where
+        h(0) = 0: the row is c b1. Returns a new array (or ``out``), turned into s(t)
+        in place by ``step``.
         """
-        return self.input_table[x_idx]
+        if out is None:
+            return self.input_table[x_idx]
+        return np.take(self.input_table, x_idx, axis=0, out=out, mode="clip")  # "clip": unbuffered
 
     def step(
-        self, z: FloatArray, h_prev: FloatArray | None = None, keep_z: FloatArray | None = None
+        self, u: FloatArray, s_prev: FloatArray | None = None, keep_z: FloatArray | None = None
     ) -> FloatArray:
-        """Turn ``z`` (holding W_x x(t) + b1) into h(t) in place; returns it.
+        """Turn ``u`` (from ``inputs``) into s(t) in place; returns it.
 
-        ``h_prev`` is h(t-1) of the same rows, None for h(0) = 0; ``keep_z``, if
+        ``s_prev`` is s(t-1) of the same rows, None for h(0) = 0; ``keep_z``, if
         given, receives z(t) before sigma is applied.
         """
-        if h_prev is not None:
-            z += h_prev @ self.W_h_T  # Eq. 1.1: z(t) = W_h h(t-1) + (W_x x(t) + b1)
+        if s_prev is not None:
+            # Eq. 1.1, times c: c z(t) = (c b W_h) s(t-1) + (the input term). np.dot is the
+            # same GEMM as @ with half its cost per call, which counts once per time step.
+            u += np.dot(s_prev, self.W_T)
         if keep_z is not None:
-            keep_z[...] = z
-        return self.sigma(z, out=z)  # Eq. 1.2: h(t) = sigma(z(t))
+            np.divide(u, self.c, out=keep_z)  # z(t); c is 1 or 1/2, so this is exact
+        return self.f(u, out=u)  # Eq. 1.2: s(t) = f(c z(t)), h(t) = sigma(z(t)) = a + b s(t)
 
-    def theta(self, h: FloatArray) -> FloatArray:
-        """Eq. 2.1 for every row: theta(t) = U h(t) + b2."""
+    def h(self, s: FloatArray) -> FloatArray:
+        """h(t) = a + b s(t) (Eq. 1.2), in place."""
+        if self.b != 1.0:
+            s *= self.b
+        if self.a != 0.0:
+            s += self.a
+        return s
+
+    def theta(self, s: FloatArray) -> FloatArray:
+        """Eq. 2.1 for every row of s(t): theta(t) = U h(t) + b2 (``s`` is left as it was)."""
+        h = self.h(s.copy()) if (self.a, self.b) != (0.0, 1.0) else s
         theta: FloatArray = h @ self.U.T
         theta += self.b2
         return theta
@@ -202,17 +235,26 @@ class RNN:
         copied C-ordered, which speeds up the GEMM more than the copy costs; for one
         (a single name) the product is a GEMV, as fast on the transposed view.
         """
-        V, D_h = self.vocab_size, self.hidden_size
+        V, D_h, act = self.vocab_size, self.hidden_size, self._act
+        a, b, c = act.a, act.b, act.c
+        bias = self.b1 + a * (self.W_h @ np.ones(D_h, dtype=self.dtype)) if a != 0.0 else self.b1
         input_table = np.empty((V + 1, D_h), dtype=self.dtype)
-        np.add(self.W_x.T, self.b1, out=input_table[:V])  # W_x x(t) + b1 for x(t) = e_c
-        input_table[V] = self.b1  # the start marker x(1) = 0
-        W_h_T = np.ascontiguousarray(self.W_h.T) if rows > 1 else self.W_h.T
-        return Cell(input_table, W_h_T, self.U, self.b2, self._act.sigma)
+        np.add(self.W_x.T, bias, out=input_table[:V])  # W_x x(t) + b1 + a W_h 1 for x(t) = e_c
+        input_table[V] = self.b1  # the start marker x(1) = 0, at t = 1: h(0) = 0
+        if c != 1.0:
+            input_table *= c
+        if c * b != 1.0:
+            W_T = self.W_h.T.copy()  # C-ordered
+            W_T *= c * b
+        else:
+            W_T = np.ascontiguousarray(self.W_h.T) if rows > 1 else self.W_h.T
+        return Cell(input_table, W_T, self.U, self.b2, act.f, a, b, c)
 
     def _batch(self, seqs: Sequence[Sequence[int]]) -> Batch:
         batch = Batch.from_sequences(seqs, start_id=self.start_id, end_id=self.end_id)
-        # The targets hold every character of every name once: one check covers them all.
-        if batch.y_idx.min() < 0 or batch.y_idx.max() >= self.vocab_size:
+        # The targets hold every character of every name once: one check covers them all
+        # (read as unsigned, a negative index is huge).
+        if batch.y_idx.view(np.uintp).max() >= self.vocab_size:
             bad = next(s for s in seqs if len(s) and (min(s) < 0 or max(s) >= self.vocab_size))
             raise ValueError(f"character index out of range 0..{self.vocab_size - 1}: {list(bad)}")
         return batch
@@ -222,27 +264,50 @@ class RNN:
 
         With ``keep_z`` the cache also holds z(t) (Eq. 1.1) of every row.
         """
+        return self._forward(seqs, keep_z, FRESH)
+
+    def _forward(self, seqs: Sequence[Sequence[int]], keep_z: bool, scratch: Scratch) -> Forward:
         batch = self._batch(seqs)
         cell = self.cell(rows=int(batch.n_active[0]))
-        h = cell.inputs(batch.x_idx)  # (N, D_h): W_x x(t) + b1, turned into h(t) step by step
-        z = np.empty_like(h) if keep_z else None
-        n, off = batch.n_active, batch.offsets
-        # e^-z may overflow to inf for a very negative z; 1 / (1 + inf) = 0 is then exact.
-        with np.errstate(over="ignore"):
-            # t = 1: h(0) = 0 leaves z(1) = W_x x(1) + b1
-            cell.step(h[: n[0]], None, None if z is None else z[: n[0]])
-            for t in range(1, batch.t_max):
-                rows = slice(off[t], off[t + 1])
-                prev = h[off[t - 1] : off[t - 1] + n[t]]  # h(t-1) of the names still running
-                cell.step(h[rows], prev, None if z is None else z[rows])
-        theta = cell.theta(h)  # (N, V), Eq. 2.1
-        theta_y = theta[np.arange(batch.n_rows), batch.y_idx]  # theta(t)[y(t)]
-        y_hat, log_norm = softmax(theta, out=theta)  # Eq. 3.1
+        h, z = self._recurrence(cell, batch, keep_z, scratch)  # Eq. 1.1-1.2
+        y_hat, row_loss = self._output(batch, h, scratch)  # Eq. 2.1-3.2
+        loss = float(row_loss.sum())  # Eq. 3.3, summed over the batch too
+        return Forward(batch=batch, h=h, y_hat=y_hat, loss=loss, row_loss=row_loss, z=z)
+
+    def _recurrence(
+        self, cell: Cell, batch: Batch, keep_z: bool, scratch: Scratch = FRESH
+    ) -> tuple[FloatArray, FloatArray | None]:
+        """h(t) of every row (Eq. 1.1-1.2), one step at a time: the forward pass's only loop.
+
+        The loop carries s(t), and h(t) = a + b s(t) is taken for all rows after it (``Cell``).
+        """
+        s = scratch.empty("h", (batch.n_rows, self.hidden_size), self.dtype)  # (N, D_h)
+        cell.inputs(batch.x_idx, out=s)  # the input term of each row, turned into s(t) below
+        z = np.empty_like(s) if keep_z else None
+        n, off = batch.n_active.tolist(), batch.offsets.tolist()
+        cell.step(s[: n[0]], None, None if z is None else z[: n[0]])  # t = 1: h(0) = 0
+        for t in range(1, len(n)):
+            rows = slice(off[t], off[t + 1])
+            prev = s[off[t - 1] : off[t - 1] + n[t]]  # s(t-1) of the names still running
+            cell.step(s[rows], prev, None if z is None else z[rows])
+        return cell.h(s), z
+
+    def _output(self, batch: Batch, h: FloatArray, scratch: Scratch = FRESH) -> tuple[FloatArray, FloatArray]:
+        """y_hat(t) (Eq. 2.1-3.1) and J(t) (Eq. 3.2) of every row.
+
+        Computed with a column per row, (V, N): the softmax then reduces over V long
+        rows instead of N short ones. ``y_hat`` is returned as its (N, V) view.
+        """
+        V, N = self.vocab_size, batch.n_rows
+        Uh = np.dot(h, self.U.T, out=scratch.empty("Uh", (N, V), self.dtype))  # (N, V)
+        theta_T = scratch.empty("theta", (V, N), self.dtype)
+        np.add(Uh.T, self.b2[:, None], out=theta_T)  # (V, N): Eq. 2.1, U h(t) + b2
+        theta_y = theta_T[batch.y_idx, np.arange(batch.n_rows)]  # theta(t)[y(t)]
+        y_hat_T, log_norm = softmax(theta_T, out=theta_T, axis=0)  # Eq. 3.1
         # Eq. 3.2 in log space, J(t) = log sum_i e^theta_i - theta_y: a confident wrong
         # guess gives a large J(t), never log(0).
         row_loss = log_norm - theta_y
-        loss = float(row_loss.sum())  # Eq. 3.3, summed over the batch too
-        return Forward(batch=batch, h=h, y_hat=y_hat, loss=loss, row_loss=row_loss, z=z)
+        return y_hat_T.T, row_loss
 
     def loss(self, seqs: Sequence[Sequence[int]]) -> float:
         """J summed over every step of every name (Eq. 3.3 summed over the batch)."""
@@ -254,36 +319,74 @@ class RNN:
 
         Reuses ``fw.y_hat`` as scratch: it holds y_hat(t) - y(t) afterwards.
         """
-        batch, h, V = fw.batch, fw.h, self.vocab_size
-        n, off = batch.n_active, batch.offsets
-        dtheta = fw.y_hat  # reused in place: (N, V)
-        dtheta[np.arange(batch.n_rows), batch.y_idx] -= 1.0  # dJ(t)/dtheta(t) = y_hat(t) - y(t)
-        ones = np.ones(batch.n_rows, dtype=self.dtype)
+        return self._backward(fw, FRESH)
+
+    def _backward(self, fw: Forward, scratch: Scratch) -> dict[str, FloatArray]:
+        grads, dz = self._output_grads(fw, scratch)  # U, b2, and gamma_t(t) of every row
+        self._backprop_through_time(fw.batch, fw.h, dz, scratch)  # Eq. 6.2: dz = dJ/dz(t) of every row
+        grads.update(self._input_grads(fw.batch, fw.h, dz, scratch))  # W_h, W_x, b1
+        return {name: grads[name] for name in PARAM_NAMES}
+
+    def _output_grads(
+        self, fw: Forward, scratch: Scratch = FRESH
+    ) -> tuple[dict[str, FloatArray], FloatArray]:
+        """dJ/dU, dJ/db2 and, for every row, gamma_t(t) = U^T (y_hat(t) - y(t)) (N, D_h)."""
+        batch, h = fw.batch, fw.h
+        dtheta_T = fw.y_hat.T  # (V, N), reused in place
+        dtheta_T[batch.y_idx, np.arange(batch.n_rows)] -= 1.0  # dJ(t)/dtheta(t) = y_hat(t) - y(t)
         grads: dict[str, FloatArray] = {
-            "U": dtheta.T @ h,  # (V, D_h): sum_t (y_hat(t) - y(t)) h(t)^T
-            "b2": ones @ dtheta,  # (V,)
+            "U": dtheta_T @ h,  # (V, D_h): sum_t (y_hat(t) - y(t)) h(t)^T
+            "b2": dtheta_T.sum(axis=1),  # (V,)
         }
-        # gamma_t(t) = U^T (y_hat(t) - y(t)) for every row at once; becomes dz below.
-        dz: FloatArray = dtheta @ self.U  # (N, D_h)
-        sigma_prime = self._act.sigma_prime(h, out=np.empty_like(h))  # sigma'(z(t)), Eq. 5.1.1
-        for t in range(batch.t_max - 1, -1, -1):
+        gamma = scratch.empty("dz", h.shape, self.dtype)  # (N, D_h)
+        np.dot(dtheta_T.T, self.U, out=gamma)  # gamma_t(t) = U^T (y_hat(t) - y(t))
+        return grads, gamma
+
+    def _backprop_through_time(
+        self, batch: Batch, h: FloatArray, dz: FloatArray, scratch: Scratch = FRESH
+    ) -> None:
+        """Turn dz from gamma_t(t) of each row into dJ/dz(t) in place: Eq. 6.2, the backward loop."""
+        n, off = batch.n_active.tolist(), batch.offsets.tolist()
+        sigma_prime = scratch.empty("sigma_prime", h.shape, self.dtype)  # (N, D_h)
+        self._act.sigma_prime(h, out=sigma_prime)  # sigma'(z(t)), Eq. 5.1.1
+        passed = np.empty((n[0], self.hidden_size), dtype=self.dtype)
+        for t in range(len(n) - 1, -1, -1):
             rows = dz[off[t] : off[t + 1]]  # gamma(t) = sum_{t' >= t} gamma_t'(t) once filled
             rows *= sigma_prime[off[t] : off[t + 1]]  # gamma(t) o sigma'(z(t))
             if t > 0:
                 # Eq. 6.2 with the accumulated gamma: pass W_h^T (gamma(t) o sigma'(z(t)))
                 # back to h(t-1) of the same names, added to their own gamma_{t-1}(t-1).
-                dz[off[t - 1] : off[t - 1] + n[t]] += rows @ self.W_h
-        # Eq. 4.1 with Eq. 5.2 summed over k: dJ/dW_h = sum_k (gamma(k) o sigma'(z(k))) h(k-1)^T, h(0) = 0.
-        later = dz[n[0] :]
-        grads["W_h"] = later.T @ h[batch.prev_idx]
-        # dz/dW_x x(t): the columns picked by the one-hot inputs; the start marker picks none.
-        onehot = np.zeros((batch.n_rows, V + 1), dtype=self.dtype)
-        onehot[np.arange(batch.n_rows), batch.x_idx] = 1.0
-        grads["W_x"] = (dz.T @ onehot)[:, :V]
-        grads["b1"] = ones @ dz
-        return {name: grads[name] for name in PARAM_NAMES}
+                np.dot(rows, self.W_h, out=passed[: n[t]])  # np.dot: see Cell.step
+                dz[off[t - 1] : off[t - 1] + n[t]] += passed[: n[t]]
+
+    def _input_grads(
+        self, batch: Batch, h: FloatArray, dz: FloatArray, scratch: Scratch = FRESH
+    ) -> dict[str, FloatArray]:
+        """dJ/dW_h, dJ/dW_x and dJ/db1 from dz = dJ/dz(t) of every row (Eq. 4.1, 5.2 summed over k)."""
+        B, N, V, D_h = int(batch.n_active[0]), batch.n_rows, self.vocab_size, self.hidden_size
+        # dJ/dW_h = sum_k dz(k) h(k-1)^T; h(0) = 0, so the rows of t = 1 add nothing.
+        h_prev = scratch.empty("h_prev", (N - B, D_h), self.dtype)  # (N - B, D_h): h(k-1), k >= 2
+        np.take(h, batch.prev_idx, axis=0, out=h_prev, mode="clip")  # "clip": unbuffered
+        dW_h = dz[B:].T @ h_prev  # (D_h, D_h)
+        # dJ/dW_x = sum_t dz(t) x(t)^T: one product with the one-hot inputs (a scatter-add
+        # of dz's rows by character, which NumPy has no faster way to do). The start
+        # marker x(1) = 0 picks no column of W_x, so the rows of t = 1 add nothing here either.
+        x = scratch.empty("x", (V, N - B), self.dtype)  # (V, N - B): x(k) in column k - 2
+        x.fill(0.0)
+        x[batch.x_idx[B:], np.arange(N - B)] = 1.0
+        dW_x = np.ascontiguousarray((x @ dz[B:]).T)  # (D_h, V)
+        ones = np.ones(N, dtype=self.dtype)
+        return {"W_h": dW_h, "W_x": dW_x, "b1": ones @ dz}  # dJ/db1 = sum_t dz(t)
 
     def loss_and_grads(self, seqs: Sequence[Sequence[int]]) -> tuple[float, dict[str, FloatArray]]:
-        """J summed over the batch (Eq. 3.3) and its exact gradient for every parameter."""
-        fw = self.forward(seqs)
-        return fw.loss, self.backward(fw)
+        """J summed over the batch (Eq. 3.3) and its exact gradient for every parameter.
+
+        The forward pass's cache never leaves this call, so its arrays are the thread's
+        scratch, kept from one call to the next (``arrays.Scratch``); the gradients are new.
+        """
+        scratch = thread_scratch().claim()
+        try:
+            fw = self._forward(seqs, False, scratch)
+            return fw.loss, self._backward(fw, scratch)
+        finally:
+            scratch.release()

@@ -20,7 +20,13 @@ Arrays = Mapping[str, np.ndarray]
 
 
 class Optimizer(ABC):
-    """The common part: parameters, learning rate, step counter, slots and their (de)serialising."""
+    """The common part: parameters, learning rate, step counter, slots and their (de)serialising.
+
+    The update runs over all parameters at once: each slot is one flat array,
+    ``slots[slot][key]`` a view of it shaped like ``params[key]``, and a step
+    gathers the gradients into one flat array too, computes the update there,
+    then writes it back into each live parameter.
+    """
 
     name: ClassVar[str] = ""
     slot_names: ClassVar[tuple[str, ...]] = ()
@@ -29,11 +35,25 @@ class Optimizer(ABC):
         self.params = dict(params)  # the live arrays; step() writes into them
         self.lr = _check_lr(lr)
         self.step_count = 0  # updates applied so far (Adam's t)
+        dtype = np.result_type(*self.params.values()) if self.params else np.float64
+        size = sum(p.size for p in self.params.values())
+        self._flat_slots = {slot: np.zeros(size, dtype=dtype) for slot in self.slot_names}
         self.slots: dict[str, dict[str, np.ndarray]] = {
-            slot: {key: np.zeros_like(p) for key, p in self.params.items()} for slot in self.slot_names
+            slot: self._views(flat) for slot, flat in self._flat_slots.items()
         }
-        # One scratch buffer per parameter, so an update allocates nothing.
-        self._scratch = {key: np.empty_like(p) for key, p in self.params.items()}
+        # The gradient and a scratch array, flat, so an update allocates nothing.
+        self._grad = np.empty(size, dtype=dtype)
+        self._grads = self._views(self._grad)
+        self._scratch = np.empty(size, dtype=dtype)
+        self._deltas = self._views(self._scratch)
+
+    def _views(self, flat: np.ndarray) -> dict[str, np.ndarray]:
+        """``flat`` cut into one view per parameter, shaped like it, in the order of ``params``."""
+        views, start = {}, 0
+        for key, p in self.params.items():
+            views[key] = flat[start : start + p.size].reshape(p.shape)
+            start += p.size
+        return views
 
     def set_learning_rate(self, lr: float) -> None:
         """Change the learning rate from the next step on."""
@@ -45,16 +65,23 @@ class Optimizer(ABC):
 
     def step(self, grads: Arrays) -> None:
         """Apply one update to every parameter, in place, from `grads` (same keys)."""
-        missing = set(self.params) - set(grads)
-        if missing:
-            raise KeyError(f"gradients missing for: {', '.join(sorted(missing))}")
+        if grads.keys() != self.params.keys():
+            missing = set(self.params) - set(grads)
+            if missing:
+                raise KeyError(f"gradients missing for: {', '.join(sorted(missing))}")
         self.step_count += 1
+        for key, g in self._grads.items():
+            np.copyto(g, grads[key])
+        self._update(self._grad, self._scratch)  # the step, for all parameters at once
         for key, param in self.params.items():
-            self._update(key, param, grads[key], self._scratch[key])
+            param -= self._deltas[key]
 
     @abstractmethod
-    def _update(self, key: str, param: np.ndarray, grad: np.ndarray, tmp: np.ndarray) -> None:
-        """Update one parameter in place from its gradient; `tmp` is scratch of its shape."""
+    def _update(self, grad: np.ndarray, delta: np.ndarray) -> None:
+        """Update the flat slots from the flat gradient and write the step into ``delta``.
+
+        Every parameter then moves by ``p -= delta``.
+        """
 
     def state_dict(self) -> dict[str, Any]:
         """A copy of the full state: name, learning rate, step, hyperparameters and slot arrays."""
@@ -120,12 +147,11 @@ class SGD(Optimizer):
         """The momentum coefficient."""
         return {"momentum": self.momentum}
 
-    def _update(self, key: str, param: np.ndarray, grad: np.ndarray, tmp: np.ndarray) -> None:
-        v = self.slots["velocity"][key]
+    def _update(self, grad: np.ndarray, delta: np.ndarray) -> None:
+        v = self._flat_slots["velocity"]
         v *= self.momentum
         v += grad  # v = momentum v + g
-        np.multiply(v, self.lr, out=tmp)
-        param -= tmp  # p -= lr v
+        np.multiply(v, self.lr, out=delta)  # p -= lr v
 
 
 class Adagrad(Optimizer):
@@ -142,15 +168,14 @@ class Adagrad(Optimizer):
         """The epsilon under the square root."""
         return {"eps": self.eps}
 
-    def _update(self, key: str, param: np.ndarray, grad: np.ndarray, tmp: np.ndarray) -> None:
-        G = self.slots["sum_sq"][key]
-        np.multiply(grad, grad, out=tmp)
-        G += tmp  # G += g^2
-        np.add(G, self.eps, out=tmp)
-        np.sqrt(tmp, out=tmp)
-        np.divide(grad, tmp, out=tmp)
-        tmp *= self.lr
-        param -= tmp  # p -= lr g / sqrt(G + eps)
+    def _update(self, grad: np.ndarray, delta: np.ndarray) -> None:
+        G = self._flat_slots["sum_sq"]
+        np.multiply(grad, grad, out=delta)
+        G += delta  # G += g^2
+        np.add(G, self.eps, out=delta)
+        np.sqrt(delta, out=delta)
+        np.divide(grad, delta, out=delta)
+        delta *= self.lr  # p -= lr g / sqrt(G + eps)
 
 
 class Adam(Optimizer):
@@ -179,23 +204,23 @@ class Adam(Optimizer):
         """beta1, beta2 and eps."""
         return {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
-    def _update(self, key: str, param: np.ndarray, grad: np.ndarray, tmp: np.ndarray) -> None:
-        m = self.slots["m"][key]
-        v = self.slots["v"][key]
+    def _update(self, grad: np.ndarray, delta: np.ndarray) -> None:
+        m, v = self._flat_slots["m"], self._flat_slots["v"]
         t = self.step_count
         m *= self.beta1
-        np.multiply(grad, 1.0 - self.beta1, out=tmp)
-        m += tmp  # m = b1 m + (1 - b1) g
+        np.multiply(grad, 1.0 - self.beta1, out=delta)
+        m += delta  # m = b1 m + (1 - b1) g
         v *= self.beta2
-        np.multiply(grad, grad, out=tmp)
-        tmp *= 1.0 - self.beta2
-        v += tmp  # v = b2 v + (1 - b2) g^2
-        np.sqrt(v, out=tmp)
-        tmp /= math.sqrt(1.0 - self.beta2**t)
-        tmp += self.eps  # sqrt(v_hat) + eps
-        np.divide(m, tmp, out=tmp)
-        tmp *= self.lr / (1.0 - self.beta1**t)
-        param -= tmp
+        np.multiply(grad, grad, out=delta)
+        delta *= 1.0 - self.beta2
+        v += delta  # v = b2 v + (1 - b2) g^2
+        # (lr / (1 - b1^t)) m / (sqrt(v / (1 - b2^t)) + eps), with both corrections moved
+        # onto scalars (Kingma & Ba, Sec. 2): lr_t m / (sqrt(v) + eps sqrt(1 - b2^t)).
+        root = math.sqrt(1.0 - self.beta2**t)
+        np.sqrt(v, out=delta)
+        delta += self.eps * root
+        np.divide(m, delta, out=delta)
+        delta *= self.lr * root / (1.0 - self.beta1**t)
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Adagrad, Adam)}

@@ -23,6 +23,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from .batching import Corpus, Picked
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import load_names, split_names
@@ -69,6 +70,8 @@ class Trainer:
             seed=config.seed,
             dtype=config.dtype,
         )
+        # The training names laid out once, so that each batch packs from arrays (batching.Corpus).
+        self._corpus = Corpus.from_sequences(self._train_ids, self.model.start_id, self.model.end_id)
         self.optimizer = self._make_optimizer()
         self.step = 0  # updates applied so far
         self.epoch = 0  # full passes over the training names completed
@@ -106,7 +109,7 @@ class Trainer:
         seqs = self._next_batch()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # judged below instead
             loss, grads = self.model.loss_and_grads(seqs)
-        chars = self.model.count_steps(seqs)
+        chars = seqs.n_steps
         train_loss = loss / chars
         grad_norm = global_norm(grads)
         problem = self._divergence(train_loss, grad_norm)
@@ -291,7 +294,7 @@ class Trainer:
         self._order = self._rng.permutation(len(self._train_ids))
         self._cursor = 0
 
-    def _next_batch(self) -> list[list[int]]:
+    def _next_batch(self) -> Picked:
         """The next batch_size encoded names of this epoch's permutation."""
         if self._order is None:
             self._draw_order()
@@ -300,7 +303,7 @@ class Trainer:
         self._cursor += len(idx)
         if self._cursor >= len(self._order):
             self._order = None  # the epoch is used up; the next batch draws a new one
-        return [self._train_ids[i] for i in idx]
+        return self._corpus.pick(idx)
 
     def _position(self) -> tuple[Any, ...]:
         return (self._order, self._order_rng_state, self._cursor, self._rng.bit_generator.state)

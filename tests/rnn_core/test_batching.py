@@ -37,6 +37,36 @@ def test_batch_equals_sum_of_single_names(D_h, V, count, activation, seed):
         np.testing.assert_allclose(grads[k], summed[k], rtol=1e-9, atol=1e-12, err_msg=k)
 
 
+def reference_packing(seqs, start_id, end_id):
+    """The layout spelled out on padded (B, T_max) grids, the slow way."""
+    order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
+    T = [len(seqs[i]) + 1 for i in order]
+    x = np.full((len(seqs), T[0]), start_id)
+    y = np.full((len(seqs), T[0]), end_id)
+    for b, i in enumerate(order):
+        x[b, 1 : T[b]] = seqs[i]
+        y[b, : T[b] - 1] = seqs[i]
+    rows = [(t, b) for t in range(T[0]) for b in range(len(seqs)) if t < T[b]]
+    row_of = {tb: r for r, tb in enumerate(rows)}
+    return {
+        "order": order,
+        "lengths": T,
+        "n_active": [sum(1 for T_b in T if T_b > t) for t in range(T[0])],
+        "x_idx": [x[b, t] for t, b in rows],
+        "y_idx": [y[b, t] for t, b in rows],
+        "prev_idx": [row_of[(t - 1, b)] for t, b in rows if t > 0],
+    }
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.integers(1, 8), max_size=12), min_size=1, max_size=12))
+def test_packing_matches_the_padded_grids(seqs):
+    batch = Batch.from_sequences(seqs, start_id=9, end_id=0)
+    for field, want in reference_packing(seqs, start_id=9, end_id=0).items():
+        assert getattr(batch, field).tolist() == list(want), field
+    assert batch.offsets.tolist() == [0, *np.cumsum(batch.n_active).tolist()]
+
+
 def test_packing_layout():
     batch = Batch.from_sequences([[1, 2], [], [3, 4, 5]], start_id=9, end_id=0)
     assert batch.lengths.tolist() == [4, 3, 1]

@@ -164,3 +164,36 @@ def test_global_norm_survives_float32_overflow_and_sees_nan():
     assert global_norm(big) == pytest.approx(math.sqrt(2) * 1e20, rel=1e-6)
     assert math.isnan(global_norm({"W_h": np.array([1.0, np.nan])}))
     assert math.isinf(global_norm({"W_h": np.array([np.inf, 1.0])}))
+
+
+@pytest.mark.parametrize("name", ["sgd", "adagrad", "adam"])
+def test_one_update_over_all_parameters_equals_one_per_parameter(name):
+    """The flat update over every parameter at once is the per-parameter rule, entry for entry."""
+    rng = np.random.default_rng(2)
+    shapes = {"W_h": (4, 4), "W_x": (4, 3), "b1": (4,), "U": (3, 4), "b2": (3,)}
+    together = {k: rng.standard_normal(s) for k, s in shapes.items()}
+    apart = {k: {k: v.copy()} for k, v in together.items()}  # one optimizer per parameter
+    opt = make_optimizer(name, together, 0.05)
+    opts = {k: make_optimizer(name, p, 0.05) for k, p in apart.items()}
+    for _ in range(4):
+        # Gradients as the model hands them out: some are views, not contiguous.
+        grads = {k: rng.standard_normal(s[::-1]).T if len(s) == 2 else rng.standard_normal(s)
+                 for k, s in shapes.items()}  # fmt: skip
+        opt.step(grads)
+        for k, o in opts.items():
+            o.step({k: grads[k]})
+    for k in shapes:
+        assert_array_equal(together[k], apart[k][k], err_msg=k)
+        for slot in opt.slot_names:
+            assert_array_equal(opt.slots[slot][k], opts[k].slots[slot][k], err_msg=f"{slot}/{k}")
+
+
+def test_slots_are_keyed_and_shaped_like_the_parameters():
+    params = {"W_h": np.zeros((3, 2)), "b1": np.zeros(3)}
+    opt = Adam(params, lr=0.1)
+    for slot in ("m", "v"):
+        assert {k: a.shape for k, a in opt.slots[slot].items()} == {"W_h": (3, 2), "b1": (3,)}
+    state = opt.state_dict()
+    assert {k: a.shape for k, a in state["slots"]["m"].items()} == {"W_h": (3, 2), "b1": (3,)}
+    opt.step({"W_h": np.ones((3, 2)), "b1": np.ones(3)})
+    assert np.all(opt.slots["m"]["W_h"] != 0) and np.all(opt.slots["v"]["b1"] != 0)
