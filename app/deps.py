@@ -21,7 +21,7 @@ from app.http.runs_auth import check_run_control
 from app.settings import Settings, get_settings
 from app.training.events import EventHub
 from app.training.proxy import RunProxy
-from app.training.service import TrainingService
+from app.training.service import DEFAULT_RUN, TrainingService
 
 
 def get_service(request: Request) -> TrainingService:
@@ -56,6 +56,38 @@ def check_path_run_control(
     check_run_control(run_id, service, settings, credentials.credentials if credentials else "")
 
 
+#: The header a page sends with every request of its own (static/app.js): the run it shows.
+PAGE_RUN_HEADER = "x-bptt-run"
+
+
+def page_run_id(request: Request) -> str:
+    """The run a page's request is about: its header, or ?run= (event streams send no headers)."""
+    return request.headers.get(PAGE_RUN_HEADER) or request.query_params.get("run") or DEFAULT_RUN
+
+
+def get_page_run(request: Request, default: Annotated[RunProxy, Depends(get_run)]) -> RunProxy:
+    """The run of the page that sent this request (404 naming it when there is none).
+
+    The default run's page sends no run; its requests get `get_run`'s (which tests may swap)."""
+    run_id = page_run_id(request)
+    if run_id == DEFAULT_RUN:
+        return default
+    run = get_service(request).get(run_id)
+    run.last_active = time.monotonic()
+    return run
+
+
+def check_page_control(
+    request: Request,
+    service: Annotated[TrainingService, Depends(get_service)],
+    settings: Annotated[Settings, Depends(get_settings)],
+    credentials: Credentials,
+) -> None:
+    """The page may change its run: the teacher's token, the run's own, or (default run) none needed."""
+    given = credentials.credentials if credentials else ""
+    check_run_control(page_run_id(request), service, settings, given)
+
+
 def get_hub(request: Request) -> EventHub:
     """The event fan-out of this app."""
     hub: EventHub = request.app.state.hub
@@ -66,6 +98,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 ServiceDep = Annotated[TrainingService, Depends(get_service)]
 RunDep = Annotated[RunProxy, Depends(get_run)]
 PathRunDep = Annotated[RunProxy, Depends(get_path_run)]
+PageRunDep = Annotated[RunProxy, Depends(get_page_run)]
 HubDep = Annotated[EventHub, Depends(get_hub)]
 ControlDep = Depends(check_control)
 PathRunControlDep = Depends(check_path_run_control)
+PageControlDep = Depends(check_page_control)

@@ -1,14 +1,45 @@
 // BPTT Lab: the one behaviour htmx attributes cannot express.
 // Clicking a name (generated, greedy or sampled) inspects it: the Inspect panel's
-// input takes the name and fires "change", which that panel's htmx request listens to.
+// input takes the name and fires "change", which that panel's htmx request listens to;
+// the panel comes to the top of the window, where its first view fits.
+const STILL = window.matchMedia("(prefers-reduced-motion: reduce)");
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-name]");
   const input = document.querySelector('[data-testid="inspect-input"]');
   if (!button || !input) return;
   input.value = button.dataset.name;
   input.dispatchEvent(new Event("change", { bubbles: true }));
-  input.scrollIntoView({ behavior: "smooth", block: "center" });
+  const behavior = STILL.matches ? "auto" : "smooth";
+  document.getElementById("inspect-panel").scrollIntoView({ behavior, block: "start" });
 });
+
+// The page never contradicts the run: where the training form's settings (from the address or
+// typed) differ from the running run's (#run-config, re-rendered with the controls), the note
+// #run-differs names them and says that Start applies them.
+function runDiffers() {
+  const note = document.getElementById("run-differs");
+  const run = document.getElementById("run-config");
+  const form = document.getElementById("train-form");
+  if (!note || !run || !form) return;
+  const config = { ...JSON.parse(run.dataset.config || "{}"), dataset: run.dataset.dataset };
+  const differ = [];
+  for (const [key, have] of Object.entries(config)) {
+    const field = form.elements.namedItem(key);
+    if (!field || field.closest(".live-field")) continue; // live fields change the run at once
+    const text = field.value.trim();
+    const same = typeof have === "number" ? text !== "" && Number(text) === have
+      : have === null ? text === "" : text === String(have);
+    if (!same) {
+      differ.push(`${key.replace(/_/g, " ")}: the form says ${text || "(empty)"}, the run has ${have === null ? "(none)" : have}`);
+    }
+  }
+  note.hidden = differ.length === 0;
+  note.querySelector(".which").textContent = differ.join("; ");
+}
+document.addEventListener("input", (event) => { if (event.target.form && event.target.form.id === "train-form") runDiffers(); });
+document.addEventListener("change", (event) => { if (event.target.form && event.target.form.id === "train-form") runDiffers(); });
+document.addEventListener("htmx:after:settle", runDiffers);
+document.addEventListener("DOMContentLoaded", runDiffers);
 
 // The control token (when the teacher set one): kept in this tab's sessionStorage,
 // sent as "Authorization: Bearer ..." on every htmx request of the page.
@@ -21,6 +52,32 @@ document.addEventListener("htmx:config:request", (event) => {
   }
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) event.detail.ctx.request.headers.Authorization = `Bearer ${token}`;
+  // The page of a run names it on every request; a visitor's own run is driven with its token,
+  // kept in this browser's localStorage when the run was created here.
+  const page = document.querySelector("main[data-run]");
+  if (!page) return;
+  event.detail.ctx.request.headers["X-BPTT-Run"] = page.dataset.run;
+  const runToken = localStorage.getItem(RUN_TOKEN_KEY + page.dataset.run);
+  if (runToken && !token) event.detail.ctx.request.headers.Authorization = `Bearer ${runToken}`;
+});
+
+// "New run": the answer names the new run and its token (shown once); the token is kept in
+// localStorage (losing it leaves the run watch-only) and the browser goes to the run's page.
+const RUN_TOKEN_KEY = "bptt-lab-run-token:";
+document.addEventListener("htmx:after:swap", () => {
+  const made = document.querySelector("[data-new-run]");
+  if (!made) return;
+  localStorage.setItem(RUN_TOKEN_KEY + made.dataset.newRun, made.dataset.token);
+  window.location.assign(`/runs/${made.dataset.newRun}`);
+});
+document.addEventListener("DOMContentLoaded", () => {
+  const page = document.querySelector("main[data-run]");
+  const note = document.querySelector('[data-testid="run-token-note"]');
+  if (!page || !note || page.dataset.run === "default") return;
+  const mine = localStorage.getItem(RUN_TOKEN_KEY + page.dataset.run);
+  note.textContent = mine
+    ? "You drive this run: its token is kept in this browser's localStorage (lose it, and the run is watch-only)."
+    : "You watch this run: its token is not in this browser, so only its owner or the teacher can drive it.";
 });
 document.addEventListener("DOMContentLoaded", () => {
   const note = document.getElementById("token-note");

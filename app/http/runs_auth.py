@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from fastapi import HTTPException
 
-from app.http.control import token_matches
+from app.http.control import MISSING, WRONG, token_matches
 from app.settings import Settings
 from app.training.registry import holds_token
 from app.training.service import DEFAULT_RUN, TrainingService
@@ -37,7 +37,7 @@ def check_run_control(run_id: str, service: TrainingService, settings: Settings,
     if run_id == DEFAULT_RUN:
         if settings.control_token is None:
             return
-        raise HTTPException(401, NEEDS_TOKEN if not given else NOT_A_TOKEN, headers=CHALLENGE)
+        raise HTTPException(401, WRONG if given else MISSING, headers=CHALLENGE)  # the teacher's token
     run = service.runs.get(run_id)
     if given and run is not None and holds_token(run, given):
         return

@@ -266,6 +266,12 @@ class LabelPatch(Body):
     label: str = Field(max_length=MAX_LABEL, pattern=LABEL_PATTERN)
 
 
+class VisitorRuns(Body):
+    """Whether visitors may create runs."""
+
+    open: bool
+
+
 class HistoryOut(BaseModel):
     """A run's loss history, nats per character (downsampled to the run's history_limit)."""
 

@@ -9,6 +9,7 @@ vectors. Lines and text take their colours from static/inspect.css.
 The step k the accumulation table's walk has lit is drawn over three of these
 charts by the layers of app/inspect/walk.py, in the charts' own coordinates.
 
+    triangle_map     a (T, T) lower-triangular map of positive values, log colours
     gamma_map        |gamma_t(k)| = |dJ(t)/dh(k)|, row t, column k (Eq. 6.2)
     accumulated_map  gamma(k) = dJ/dh(k) = sum_t gamma_t(k), T x D_h (an embedded image)
     vector_chart     one vector across the hidden units (gamma_t(k) on a click)
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.inspect.numbers import exact
+from app.inspect.numbers import exact, fmt
 from app.web.svg import (
     DIVERGING,
     SEQUENTIAL,
@@ -58,8 +59,9 @@ class MapCell:
     x: float
     y: float
     fill: str
-    value: str  # |gamma_t(k)|, exact
-    css: str  # "own" (k = t) or "sent"
+    value: str  # the drawn value (|gamma_t(k)| on the panel's map), exact
+    text: str  # the same, rounded (the cell's accessible name)
+    css: str  # "own" (k = t) or "sent"; "blank" where a Learn map has not filled it yet
 
 
 @dataclass(frozen=True)
@@ -73,18 +75,33 @@ class GammaMap:
     rows: tuple[Label, ...]  # t left of it
     cells: tuple[MapCell, ...]  # the lower triangle k <= t
     legend: ColourLegend
-    url: str  # where a click asks for gamma_t(k)
+    url: str  # where a click asks for gamma_t(k); "" for a map that is only looked at (Learn)
+    T: int
+    selected: tuple[int, int]  # the cell that holds the map's one tab stop (roving tabindex)
 
 
-def gamma_map(report: InspectReport, url: str) -> GammaMap:
-    """|gamma_t(k)| for k <= t: row t (the loss J(t)), column k (the state h(k)), log colours."""
-    T, norms = report.T, report.gamma_norms
-    size = min(26.0, max(13.0, 300.0 / T))  # pixels: the map shrinks only to fit its card
+def triangle_map(
+    norms: np.ndarray,
+    url: str,
+    label: str,
+    *,
+    fit: float = 260.0,
+    filled: np.ndarray | None = None,
+    selected: tuple[int, int] | None = None,
+) -> GammaMap:
+    """A lower-triangular (T, T) map of positive values, row t, column k <= t, log colours.
+
+    ``fit``: about the pixels the grid may take; ``filled``: a (T, T) mask of the cells drawn
+    (the others are blank, for a map that fills in step by step)."""
+    T = norms.shape[0]
+    size = min(22.0, max(9.0, fit / T))  # pixels: the map shrinks only to fit its card
     left, top = 36.0, 26.0
     grid = size * T
-    lo, hi = log_range(norms[np.tril_indices(T)], MAX_DECADES)
+    shown_mask = np.tril(np.ones((T, T), dtype=bool)) if filled is None else filled
+    values = norms[shown_mask] if shown_mask.any() else norms[np.tril_indices(T)]
+    lo, hi = log_range(values, MAX_DECADES)
     fills = SEQUENTIAL.colours(log_fractions(norms, lo, hi))
-    every = 1 if T <= 20 else 2
+    every = 1 if size >= 13 else 2
     shown = [i for i in range(T) if i % every == 0 or i == T - 1]
     cells = tuple(
         MapCell(
@@ -92,9 +109,10 @@ def gamma_map(report: InspectReport, url: str) -> GammaMap:
             k,
             round(left + (k - 1) * size, 2),
             round(top + (t - 1) * size, 2),
-            str(fills[t - 1, k - 1]),
+            str(fills[t - 1, k - 1]) if shown_mask[t - 1, k - 1] else "#ffffff",
             exact(float(norms[t - 1, k - 1])),
-            "own" if k == t else "sent",
+            fmt(float(norms[t - 1, k - 1])),
+            ("own" if k == t else "sent") if shown_mask[t - 1, k - 1] else "blank",
         )
         for t in range(1, T + 1)
         for k in range(1, t + 1)
@@ -108,9 +126,16 @@ def gamma_map(report: InspectReport, url: str) -> GammaMap:
         columns=tuple(Label(round(left + (i + 0.5) * size, 1), top - 4, str(i + 1)) for i in shown),
         rows=tuple(Label(left - 4, round(top + (i + 0.5) * size + 3.5, 1), str(i + 1)) for i in shown),
         cells=cells,
-        legend=log_legend(lo, hi, left, top + grid + 22, min(grid, 260.0), "|γ_t(k)|, log scale"),
+        legend=log_legend(lo, hi, left, top + grid + 22, min(grid, 260.0), label),
         url=url,
+        T=T,
+        selected=selected if selected and 1 <= selected[1] <= selected[0] <= T else (T, T),
     )
+
+
+def gamma_map(report: InspectReport, url: str, selected: tuple[int, int] | None = None) -> GammaMap:
+    """|gamma_t(k)| for k <= t: row t (the loss J(t)), column k (the state h(k)), log colours."""
+    return triangle_map(report.gamma_norms, url, "|γₜ⁽ᵏ⁾|, log scale", selected=selected)
 
 
 # ------------------------------------------------------- the T x D_h map
@@ -121,6 +146,7 @@ class MapRow:
     label: str  # the step number, or "" where labels would crowd
     label_y: float
     norm: str  # |gamma(k)|, exact
+    norm_text: str  # the same, rounded
     top_unit: int  # the unit with the largest |gamma(k)[i]|, 1-based
     top_value: str  # gamma(k)[top_unit], exact
 
@@ -163,6 +189,7 @@ def accumulated_map(report: InspectReport, url: str) -> AccumulatedMap:
                 label=str(k) if (k - 1) % every == 0 or k == T else "",
                 label_y=round(y + row_h / 2 + 3.5, 2),
                 norm=exact(float(report.accumulated_norms[k - 1])),
+                norm_text=fmt(float(report.accumulated_norms[k - 1])),
                 top_unit=i + 1,
                 top_value=exact(float(acc[k - 1, i])),
             )
@@ -205,19 +232,24 @@ class VectorChart:
     zero_from: float
     zero_to: float
     bars: tuple[VectorBar, ...]
+    top: VectorBar  # the entry largest in size (the chart's text alternative names it)
+    units: int
 
 
-def vector_chart(values: np.ndarray) -> VectorChart:
-    """One vector across the hidden units as bars up (positive) or down from a zero line."""
+def vector_chart(values: np.ndarray, limit: float | None = None, mid: float = 40.0) -> VectorChart:
+    """One vector across the hidden units as bars up (positive) or down from a zero line.
+
+    ``limit``: the size drawn full height (default: this vector's largest), so several vectors
+    can share one scale; ``mid``: half the chart's height."""
     D_h = values.size
     bw = (PLOT_WIDTH + 26.0) / D_h
-    mid, half, left = 40.0, 34.0, 4.0
+    half, left = mid - 6.0, 4.0
     width = left + bw * D_h + 4
-    limit = float(np.abs(values).max()) or 1.0
+    limit = limit or float(np.abs(values).max()) or 1.0
     fills = DIVERGING.colours(signed_fractions(values, limit))
     bars = []
     for i, v in enumerate(values):
-        size = abs(v) / limit * half
+        size = min(abs(v) / limit, 1.0) * half
         y = mid - size if v > 0 else mid
         bars.append(
             VectorBar(
@@ -230,7 +262,8 @@ def vector_chart(values: np.ndarray) -> VectorChart:
                 value=exact(float(v)),
             )
         )
-    return VectorChart(round(width, 2), 2 * mid, mid, left, round(width - 4, 2), tuple(bars))
+    top = bars[int(np.argmax(np.abs(values)))]
+    return VectorChart(round(width, 2), 2 * mid, mid, left, round(width - 4, 2), tuple(bars), top, D_h)
 
 
 # ------------------------------------------------------------ dJ/dW_h(k)
@@ -242,6 +275,7 @@ class Bar:
     width: float
     height: float
     value: str  # |dJ/dW_h(k)|, exact
+    text: str  # the same, rounded (the bar's accessible name)
     label: str  # the step number under the bar, or ""
     label_x: float
 
@@ -277,6 +311,7 @@ def dW_h_bars(report: InspectReport) -> BarChart:
                 width=round(bw - 2, 2),
                 height=round(max(size, 0.5), 2),
                 value=exact(float(values[k - 1])),
+                text=fmt(float(values[k - 1])),
                 label=str(k) if (k - 1) % every == 0 or k == T else "",
                 label_x=round(x + bw / 2, 2),
             )

@@ -4,12 +4,16 @@ fmt(value)    4 significant digits; "∞", "−∞" or "not a number" when not f
 exact(value)  7 significant digits, as every hover title gives it (tests parse these)
 sci(value)    a power of ten as the page names a tolerance: 1e-6
 Cell          one number on the page: its text, its exact title, a CSS class
+Num, num      one number of a Learn step: its text and its full value (a <data value>)
+adding(parts) numbers written so that the parts shown add up, digit for digit, to the sum shown
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 NOT_FINITE = {math.inf: "∞", -math.inf: "−∞"}
 
@@ -47,3 +51,48 @@ class Cell:
 def cell(value: float, css: str = "") -> Cell:
     """A formatted number."""
     return Cell(fmt(value), exact(value), css)
+
+
+@dataclass(frozen=True)
+class Num:
+    """One number of a Learn step: shown rounded, its full float in ``value`` (tests read it)."""
+
+    text: str
+    value: str  # repr of the float: every digit there is
+
+
+def num(value: float, spec: str = ".4g") -> Num:
+    """A number as a Learn step writes it."""
+    return Num(fmt(float(value), spec), repr(float(value)))
+
+
+MORE_DECIMALS = 8  # tried past about four significant digits before the sum is written as shown
+
+
+def adding(parts: Sequence[float], total: float) -> tuple[Num, ...]:
+    """``parts`` and ``total`` written with one number of decimals, the fewest (from about four
+    significant digits of the largest) at which the parts as shown add up to the total as shown.
+
+    A vector component that a sum of vectors holds is the sum of the components, so written
+    this way "receives + computes = holds" can be checked by hand on the page. Where rounding
+    in the last bit keeps any number of decimals from adding up, the total is written as the sum
+    of the parts as written (off by less than one in its last digit); ``value`` is always exact."""
+    values = [*parts, total]
+    if not all(math.isfinite(v) for v in values):
+        return tuple(num(v) for v in values)
+    largest = max(abs(v) for v in values) or 1.0
+    first = max(0, 3 - math.floor(math.log10(largest)))
+
+    def written(decimals: int) -> list[Decimal]:
+        quantum = Decimal(1).scaleb(-decimals)
+        return [Decimal(repr(v)).quantize(quantum) for v in values]
+
+    for decimals in range(first, first + MORE_DECIMALS + 1):
+        shown = written(decimals)
+        if sum(shown[:-1], Decimal(0)) == shown[-1]:
+            break
+    else:
+        decimals = first + 3
+        shown = written(decimals)
+        shown[-1] = sum(shown[:-1], Decimal(0))
+    return tuple(Num(f"{d:.{decimals}f}", repr(float(v))) for d, v in zip(shown, values, strict=True))

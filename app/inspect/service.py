@@ -1,8 +1,8 @@
 """The Inspect service: check a name, trace it under a snapshot of the current weights.
 
-A request names a character string; this module refuses it in plain words
-(empty, too long, a control character, a character the vocabulary lacks) or
-turns it into a `Job`: the checked name, a snapshot of the weights and what the
+A request names a character string; app/inspect/names.py refuses it in plain
+words (empty, too long, a control character, a character the vocabulary lacks)
+or this module turns it into a `Job`: the checked name, a snapshot of the weights and what the
 page wants drawn. `answer(job)` builds the `InspectReport` (rnn_core.inspect_report)
 and renders it, as HTML for the panel or as JSON for /api/inspect.
 
@@ -29,15 +29,17 @@ import multiprocessing
 import os
 import secrets
 import threading
-import unicodedata
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
 from multiprocessing.connection import Connection
-from typing import Literal, Protocol
+from typing import Literal
 
+from app.inspect.frozen import FrozenSnapshots, Snapshot, SnapshotSource
+from app.inspect.learn import LearnError, LearnMeta, LearnQuery, learn_view
+from app.inspect.names import InspectNameError, clean_name, known_characters
 from app.inspect.views import (
     MAX_INSPECT_CHARS,
     inspect_view,
@@ -51,82 +53,37 @@ from app.training.events import finite
 from rnn_core import RNN, Vocab
 from rnn_core.inspect_report import InspectReport, build_report
 
+#: Defined beside their kin (frozen.py, names.py) and used here; importers may take them from here.
+__all__ = [
+    "MAX_INSPECT_CHARS",
+    "InspectNameError",
+    "Snapshot",
+    "SnapshotSource",
+    "clean_name",
+    "known_characters",
+]
+
 log = logging.getLogger("bptt_lab.inspect")
 
-CACHE_SIZE = 8  # reports kept (each holds a T x T x D_h gamma)
+CACHE_SIZE = 16  # reports kept (each holds a T x T x D_h gamma)
 DEFAULT_NAMES = ("tyrannosaurus",)  # shown first when the vocabulary spells it
 WORKER_TIMEOUT = 30.0  # seconds a job may take in the worker before it runs here instead
 
 
-class InspectNameError(ValueError):
-    """A name that cannot be inspected, with the reason in words a person understands."""
+class StaleSnapshotError(InspectNameError):
+    """A Learn walk asked for weights the service no longer keeps."""
 
 
-class Snapshot(Protocol):
-    """What inspection needs from a snapshot of the run (app.training.run.Snapshot has it).
-
-    Read-only, so a frozen dataclass fits."""
-
-    @property
-    def model(self) -> RNN: ...
-    @property
-    def vocab(self) -> Vocab: ...
-    @property
-    def step(self) -> int: ...
-    @property
-    def version(self) -> int: ...
-
-
-class SnapshotSource(Protocol):
-    """Anything that hands out consistent copies of the weights (app.training.run.Run)."""
-
-    def snapshot(self) -> Snapshot: ...
-
-
-# ------------------------------------------------------------------ checking
-def _describe(char: str) -> str:
-    """A character as a message shows it: 'é', or U+0009."""
-    if unicodedata.category(char).startswith("C") or char.isspace():
-        return f"U+{ord(char):04X}"
-    return repr(char)
-
-
-def known_characters(vocab: Vocab) -> str:
-    """The vocabulary's characters without the end token, for messages."""
-    return "".join(c for c in vocab.chars if c != vocab.end)
-
-
-def clean_name(raw: str, vocab: Vocab, limit: int = MAX_INSPECT_CHARS) -> str:
-    """The name to inspect, or InspectNameError saying what is wrong with it.
-
-    Surrounding spaces are dropped; upper case is lowered when the vocabulary
-    has no upper-case letters (the bundled names are lower case)."""
-    name = raw.strip()
-    if not name:
-        raise InspectNameError("type a name to inspect (it is empty)")
-    if len(name) > limit:
-        raise InspectNameError(
-            f"a name to inspect is at most {limit} characters long (this one has {len(name)})"
-        )
-    for pos, char in enumerate(name, start=1):
-        if unicodedata.category(char).startswith("C"):
-            raise InspectNameError(
-                f"position {pos} holds a control character ({_describe(char)}), not a letter"
-            )
-    if not any(c.isupper() for c in vocab.chars):
-        name = name.lower()
-    for pos, char in enumerate(name, start=1):
-        if char not in vocab or char == vocab.end:
-            raise InspectNameError(
-                f"{_describe(char)} at position {pos} is not in the model's vocabulary "
-                f"(it knows {known_characters(vocab)!r})"
-            )
-    return name
+STALE = (
+    "the weights this walk was reading are no longer kept on the server (it restarted, or many "
+    "walks have started since): press “Fresh weights” to go on with the weights of now"
+)
 
 
 # ------------------------------------------------------------ jobs, answers
-#: What a job asks for: the panel body, the walk's table, one gamma vector, or /api/inspect's JSON.
-JobKind = Literal["result", "walk", "vector", "json"]
+#: What a job asks for: the panel body, the walk's table, one gamma vector, /api/inspect's JSON,
+#: or a step of the Learn walk.
+JobKind = Literal["result", "walk", "vector", "json", "learn"]
 
 
 @dataclass(frozen=True)
@@ -144,6 +101,8 @@ class Job:
     t: int = 0  # the gamma_t(k) shown across the hidden units (t = 0: gamma(k))
     k: int = 0
     fresh: bool = False  # asked for by a person (not a refresh): clear the message beside the input
+    learn: LearnQuery | None = None  # the Learn step to show (with the panel body, or alone)
+    now_step: int = 0  # the run's step when the job was made (a frozen walk says how far it has got)
 
 
 @dataclass(frozen=True)
@@ -196,11 +155,24 @@ def answer(job: Job) -> Answer:
         return Answer(200, render("walk", walk=walk, lit=lit_layers(r, walk.k)))
     if job.kind == "vector":
         if not (1 <= job.k <= job.t <= r.T or (job.t == 0 and 1 <= job.k <= r.T)):
-            message = f"γ_t(k) needs 1 ≤ k ≤ t ≤ T = {r.T} (or t = 0 for γ(k))"
+            message = f"γ_t⁽ᵏ⁾ needs 1 ≤ k ≤ t ≤ T = {r.T} (or t = 0 for the sum over t)"
             return Answer(422, render("error", message=message))
         return Answer(200, render("vector", vec=vector_view(r, job.t, job.k)))
+    learn, learn_error = None, None
+    if job.learn is not None:
+        labels = tuple(job.vocab.label(i) for i in range(job.vocab.size))
+        meta = LearnMeta(job.name, done.key, done.step, max(job.now_step, done.step))
+        try:
+            learn = learn_view(r, job.model.in_float64(), labels, job.learn, meta)
+        except LearnError as exc:
+            learn_error = str(exc)
+    if job.kind == "learn":
+        if learn is None:
+            return Answer(422, render("error", message=learn_error))
+        return Answer(200, render("learn", learn=learn, oob=True))
     view = inspect_view(r, done.key, done.step, job.walk, (job.t, job.k))
-    return Answer(200, render("result", insp=view, clear_error=job.fresh))
+    html = render("result", insp=view, clear_error=job.fresh, learn=learn, learn_error=learn_error)
+    return Answer(200, html)
 
 
 def warm_up() -> None:
@@ -234,10 +206,11 @@ class InspectionService:
         self._pool: ProcessPoolExecutor | None = None
         self._alive: dict[ProcessPoolExecutor, Connection] = {}  # closing one ends its worker
         self._lock = threading.Lock()
+        self.frozen = FrozenSnapshots()  # the weights each Learn walk reads, by key
 
     def key_of(self, snap: Snapshot) -> str:
-        """The key of a snapshot's weights: this server's token and the run's weights version."""
-        return f"{self._token}-{snap.version}"
+        """The key of a snapshot's weights: this server's token, the run and its weights' version."""
+        return f"{self._token}-{snap.run_id}-{snap.version}"
 
     def current_key(self, source: SnapshotSource) -> str:
         """The key of the weights now (cheap: the run reuses its snapshot until they move)."""
@@ -253,12 +226,28 @@ class InspectionService:
         t: int = 0,
         k: int = 0,
         fresh: bool = False,
+        learn: LearnQuery | None = None,
+        snap: str = "",
     ) -> Job:
-        """A job for ``raw_name`` under the current weights; InspectNameError if it is refused."""
-        snap = source.snapshot()
-        name = clean_name(raw_name, snap.vocab)
-        key = self.key_of(snap)
-        return Job(kind, name, key, snap.step, snap.model, snap.vocab, want, walk, t, k, fresh)
+        """A job for ``raw_name`` under the current weights; InspectNameError if it is refused.
+
+        ``snap`` names the frozen weights of a Learn walk (StaleSnapshotError when they are no
+        longer kept); a walk asked for without it starts on the weights of now and keeps them.
+        Weights the page shows (``want``) that a walk froze are read again exactly."""
+        now = source.snapshot()
+        if snap:
+            kept = self.frozen.get(snap)
+            if kept is None:
+                raise StaleSnapshotError(STALE)
+            use, key = kept, snap
+        elif want and (kept := self.frozen.get(want)) is not None:
+            use, key = kept, want
+        else:
+            use, key = now, self.key_of(now)
+            if learn is not None:
+                self.frozen.keep(key, now)
+        name = clean_name(raw_name, use.vocab)
+        return Job(kind, name, key, use.step, use.model, use.vocab, want, walk, t, k, fresh, learn, now.step)
 
     def run(self, job: Job) -> Answer:
         """The job's answer, from the worker process if it is up, else from this thread."""

@@ -43,13 +43,15 @@ from rnn_core.gradcheck import GRAD_CHECK_EPS, GRAD_CHECK_TOLERANCE, GradCheckEn
 from rnn_core.inspect_report import InspectReport
 
 PANEL = "partials/inspect.html"
-Fragment = Literal["result", "error", "walk", "vector"]
+Fragment = Literal["result", "error", "walk", "vector", "learn", "note"]
 #: The template holding each fragment (a block of the same name).
 TEMPLATES: dict[Fragment, str] = {
     "result": PANEL,
     "error": PANEL,
     "walk": "partials/inspect/walk.html",
     "vector": "partials/inspect/vector.html",
+    "learn": "partials/learn/card.html",
+    "note": "partials/inspect/note.html",
 }
 VECTOR_URL = "/fragments/inspect/gamma"
 MAX_INSPECT_CHARS = MAX_NAME_CHARS  # the longest name the Generate panel writes: 40
@@ -106,11 +108,18 @@ class StepView:
 
 @dataclass(frozen=True)
 class VectorView:
+    """The selected cell (t, k) of the map (t = 0: step k, summed over t), with Eq. 5.2's numbers."""
+
     t: int
     k: int
-    kind: Literal["accumulated", "own", "sent"]  # t = 0: gamma(k); t = k; t > k
+    kind: Literal["accumulated", "own", "sent"]  # t = 0: sum_t gamma_t(k); t = k; t > k
     chart: VectorChart
-    norm: Cell
+    norm: Cell  # |gamma_t(k)|
+    chars: str  # x(k) -> y(k)
+    sigma_mean: Cell  # the mean of sigma'(z(k))
+    delta_norm: Cell  # |gamma_t(k) o sigma'(z(k))|
+    h_norm: Cell  # |h(k-1)|
+    term_norm: Cell  # |dJ(t)/dW_h(k)| = delta_norm x h_norm, Eq. 5.2
 
 
 @dataclass(frozen=True)
@@ -231,9 +240,24 @@ def lit_layers(r: InspectReport, walk: int) -> WalkLayers:
 
 def vector_view(r: InspectReport, t: int, k: int) -> VectorView:
     """gamma_t(k) across the hidden units; t = 0 asks for the accumulated gamma(k) = dJ/dh(k)."""
-    values = r.trace.accumulated[k - 1] if t == 0 else r.trace.gamma[t - 1, k - 1]
+    tr = r.trace
+    values = tr.accumulated[k - 1] if t == 0 else tr.gamma[t - 1, k - 1]
     kind: Literal["accumulated", "own", "sent"] = "accumulated" if t == 0 else "own" if t == k else "sent"
-    return VectorView(t, k, kind, vector_chart(values), cell(float(np.linalg.norm(values))))
+    delta = float(np.linalg.norm(values * tr.sigma_prime[k - 1]))
+    h_norm = float(np.linalg.norm(tr.h[k - 1]))
+    step = r.steps[k - 1]
+    return VectorView(
+        t,
+        k,
+        kind,
+        vector_chart(values),
+        cell(float(np.linalg.norm(values))),
+        f"{step.x} → {step.y}",
+        cell(float(tr.sigma_prime[k - 1].mean())),
+        cell(delta),
+        cell(h_norm),
+        cell(delta * h_norm),
+    )
 
 
 _PARAM_EQUATION = {"W_h": "5.2", "W_x": "1.1", "b1": "1.1", "U": "2.1", "b2": "2.1"}

@@ -19,12 +19,13 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams, UploadFile
 
-from app.deps import ControlDep, HubDep, RunDep, ServiceDep
+from app.deps import HubDep, PageControlDep, PageRunDep, ServiceDep
 from app.http.limits import Upload, accepts
 from app.http.schemas import ConfigPatch, FieldError, GenerateRequest, TrainRequest
+from app.routes.runs import VISITOR_COOKIE, visitor_of
+from app.training import registry
 from app.training.proxy import RunProxy
-from app.training.service import TrainingService
-from app.web import urlstate, views
+from app.web import templating, urlstate, views
 from app.web.errors import FormError
 from app.web.forms import form_model, refusals
 from rnn_core.config import config_fields
@@ -58,29 +59,32 @@ def new_url(request: Request, changes: dict[str, str]) -> str:
     return urlstate.merged_url(request.headers.get("hx-current-url"), changes)
 
 
-def live(request: Request, service: TrainingService) -> dict[str, Any]:
+def live(request: Request, run: RunProxy) -> dict[str, Any]:
     """The live blocks' context, with the chart scale the page shows."""
-    return views.live_context(service.get(), urlstate.scale_of(current_query(request)))
+    return views.live_context(run, urlstate.scale_of(current_query(request)))
 
 
-@router.post("/train/start", dependencies=[ControlDep])
-def start(request: Request, body: TrainForm, service: ServiceDep) -> HTMLResponse:
+@router.post("/train/start", dependencies=[PageControlDep])
+def start(request: Request, body: TrainForm, service: ServiceDep, run: PageRunDep) -> HTMLResponse:
     """Start a new run with the form's configuration."""
     with refusals("train", TRAIN_FIELDS):
-        service.start(service.get(), body.to_config(), body.dataset)
+        service.start(run, body.to_config(), body.dataset)
     notes = views.slots("train", TRAIN_FIELDS)
     url = new_url(request, urlstate.train_query(body))
-    return views.swaps_response(request, live(request, service), views.LIVE_BLOCKS, notes, url=url)
+    return views.swaps_response(request, live(request, run), views.LIVE_BLOCKS, notes, url=url)
 
 
-@router.post("/train/{action}", dependencies=[ControlDep])
+@router.post("/train/{action}", dependencies=[PageControlDep])
 def act(
-    request: Request, action: Literal["pause", "resume", "step", "reset"], service: ServiceDep
+    request: Request,
+    action: Literal["pause", "resume", "step", "reset"],
+    service: ServiceDep,
+    run: PageRunDep,
 ) -> HTMLResponse:
     """Pause, resume, take one step, or reset the run."""
     with refusals("controls"):
-        ACTIONS[action](service.get())
-    return views.swaps_response(request, live(request, service), views.LIVE_BLOCKS)
+        ACTIONS[action](run)
+    return views.swaps_response(request, live(request, run), views.LIVE_BLOCKS)
 
 
 def changed_field(request: Request) -> str:
@@ -89,8 +93,8 @@ def changed_field(request: Request) -> str:
     return next((f for f in LIVE_FIELDS if source.endswith(f"train-{f}")), "learning_rate")
 
 
-@router.patch("/train/config", dependencies=[ControlDep])
-def configure(request: Request, body: LiveForm, service: ServiceDep) -> HTMLResponse:
+@router.patch("/train/config", dependencies=[PageControlDep])
+def configure(request: Request, body: LiveForm, service: ServiceDep, run: PageRunDep) -> HTMLResponse:
     """Change the learning rate, or the step budget, of the run while it trains."""
     field = changed_field(request)
     value = getattr(body, field)
@@ -98,20 +102,20 @@ def configure(request: Request, body: LiveForm, service: ServiceDep) -> HTMLResp
     if value is None and not optional:
         raise FormError("train", LIVE_FIELDS, [FieldError(field=field, message="is required")])
     with refusals("train", LIVE_FIELDS):
-        service.get().configure(**{field: value})
+        run.configure(**{field: value})
     shown = "off" if value is None else f"{value:,}" if isinstance(value, int) else f"{value:g}"
     note = (f"err-train-{field}", f"now {shown}", "ok")
     url = new_url(request, {field: "" if value is None else str(value)})
-    context = live(request, service)
+    context = live(request, run)
     return views.swaps_response(request, context, ("controls", "stats"), [note], url=url)
 
 
 @router.post("/generate")
-def generate(request: Request, body: GenerateForm, service: ServiceDep) -> HTMLResponse:
+def generate(request: Request, body: GenerateForm, service: ServiceDep, run: PageRunDep) -> HTMLResponse:
     """Names from the current weights, with log-probabilities and novelty."""
     with refusals("generate", GEN_FIELDS):
         names, best, step = service.generate(
-            service.get(), body.count, body.temperature, body.prefix, body.max_length, body.seed
+            run, body.count, body.temperature, body.prefix, body.max_length, body.seed
         )
     context = views.generated_context(names, best, step, body.temperature)
     url = new_url(request, urlstate.gen_query(body))
@@ -119,7 +123,7 @@ def generate(request: Request, body: GenerateForm, service: ServiceDep) -> HTMLR
     return views.swaps_response(request, context, ("generated",), notes, url=url)
 
 
-@router.post("/token", dependencies=[ControlDep])
+@router.post("/token", dependencies=[PageControlDep])
 def token(request: Request) -> HTMLResponse:
     """Check the control token the page now sends (a wrong one is refused beside the field)."""
     note = ("token-note", "accepted: this tab's controls now send it", "ok")
@@ -127,9 +131,11 @@ def token(request: Request) -> HTMLResponse:
 
 
 @router.get("/chart")
-def chart(request: Request, service: ServiceDep, scale: Literal["linear", "log"] = "linear") -> HTMLResponse:
+def chart(
+    request: Request, service: ServiceDep, run: PageRunDep, scale: Literal["linear", "log"] = "linear"
+) -> HTMLResponse:
     """The loss chart on a linear or log axis (and the stream that keeps it live)."""
-    context = views.live_context(service.get(), scale)
+    context = views.live_context(run, scale)
     url = new_url(request, {"scale": scale})
     return views.swaps_response(request, context, ("chart", "live"), url=url)
 
@@ -144,38 +150,58 @@ async def uploaded_bytes(request: Request, form_id: str) -> tuple[bytes, str]:
     return await upload.read(), upload.filename
 
 
-@router.post("/dataset", dependencies=[ControlDep])
+@router.post("/dataset", dependencies=[PageControlDep])
 @accepts(Upload.NAMES)
-async def dataset(request: Request, service: ServiceDep) -> HTMLResponse:
+async def dataset(request: Request, service: ServiceDep, run: PageRunDep) -> HTMLResponse:
     """Check and keep an uploaded names file; offer it in the data set menu."""
     data, filename = await uploaded_bytes(request, "dataset")
     with refusals("dataset", ("file",)):
-        uploaded = await run_in_threadpool(service.upload_names, service.get(), data, filename)
+        uploaded = await run_in_threadpool(service.upload_names, run, data, filename)
     context = {
-        "datasets": views.dataset_choices(service, service.get()),
+        "datasets": views.dataset_choices(service, run),
         "train_form": {"dataset": "uploaded"},
     }
     note = ("err-dataset-file", f"{uploaded.filename}: {len(uploaded.names):,} names", "ok")
     return views.swaps_response(request, context, ("dataset_select",), [note])
 
 
-@router.post("/checkpoint", dependencies=[ControlDep])
+@router.post("/checkpoint", dependencies=[PageControlDep])
 @accepts(Upload.CHECKPOINT)
-async def checkpoint(request: Request, service: ServiceDep) -> HTMLResponse:
+async def checkpoint(request: Request, service: ServiceDep, run: PageRunDep) -> HTMLResponse:
     """Continue from an uploaded checkpoint; a bad one is refused beside the file input."""
     data, _ = await uploaded_bytes(request, "checkpoint")
     with refusals("checkpoint", ("file",)):
-        await run_in_threadpool(service.load_checkpoint, service.get(), data)
+        await run_in_threadpool(service.load_checkpoint, run, data)
     scale = urlstate.scale_of(current_query(request))
-    context = views.page_context(service, scale, {}, {})
-    note = ("err-checkpoint-file", f"loaded step {service.get().at_step:,}", "ok")
+    context = views.page_context(service, run, scale, {}, {})
+    note = ("err-checkpoint-file", f"loaded step {run.at_step:,}", "ok")
     blocks = (*views.LIVE_BLOCKS, "train_form")
     return views.swaps_response(request, context, blocks, [note])
 
 
+@router.post("/runs/new")
+def new_run(request: Request, body: TrainForm, service: ServiceDep) -> HTMLResponse:
+    """A run of the visitor's own with the form's configuration; the page keeps its token and goes there."""
+    visitor, new_visitor = visitor_of(request)
+    with refusals("train", TRAIN_FIELDS):
+        created = registry.create(service, body.to_config(), body.dataset, owner=visitor)
+    page = templating.env.get_template("partials/new_run.html")
+    response = HTMLResponse(page.render(run=created.run.run_id, token=created.token))
+    if new_visitor:
+        response.set_cookie(VISITOR_COOKIE, visitor, max_age=30 * 24 * 3600, httponly=True, samesite="lax")
+    return response
+
+
+@router.get("/runs/table", response_class=HTMLResponse)
+def runs_table(service: ServiceDep) -> HTMLResponse:
+    """The rows of /runs, fresh."""
+    rows = views.run_rows(service)
+    return HTMLResponse(templating.render("runs.html", "rows", {"rows": rows}))
+
+
 @router.get("/stream", response_class=EventSourceResponse)
 async def stream(
-    hub: HubDep, run: RunDep, scale: Literal["linear", "log"] = "linear"
+    hub: HubDep, run: PageRunDep, scale: Literal["linear", "log"] = "linear"
 ) -> AsyncIterable[ServerSentEvent]:
     """The page's live updates: HTML partials for the Train panel, as the run moves."""
     with hub.subscribe(runs=frozenset({run.run_id})) as subscription:

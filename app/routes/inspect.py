@@ -17,14 +17,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from app.deps import RunDep
+from app.deps import PageRunDep, PathRunDep, RunDep
 from app.http.schemas import ErrorOut, FieldError
-from app.inspect.service import InspectionService, InspectNameError, Job, get_inspection
+from app.inspect.learn import LearnError, LearnQuery, query_of
+from app.inspect.service import InspectionService, InspectNameError, Job, SnapshotSource, get_inspection
 from app.inspect.views import render
+from app.web.urlstate import merged_url
 
 router = APIRouter(tags=["inspect"])
 InspectionDep = Annotated[InspectionService, Depends(get_inspection)]
@@ -125,7 +127,25 @@ def _html(service: InspectionService, make_job: Callable[[], Job]) -> Response:
     responses={422: {"model": ErrorOut, "description": "the name cannot be inspected"}},
 )
 def api_inspect(run: RunDep, service: InspectionDep, name: str = "") -> Response:
-    """The gamma trace of ``name`` under the current weights (DESIGN "What the page shows" 3)."""
+    """The gamma trace of ``name`` under the default run's current weights."""
+    return _inspect_json(run, service, name)
+
+
+@router.get(
+    "/api/runs/{run_id}/inspect",
+    response_model=InspectOut,
+    tags=["runs"],
+    responses={
+        404: {"model": ErrorOut, "description": "there is no run with this id"},
+        422: {"model": ErrorOut, "description": "the name cannot be inspected"},
+    },
+)
+def run_inspect(run: PathRunDep, service: InspectionDep, name: str = "") -> Response:
+    """The gamma trace of ``name`` under this run's current weights."""
+    return _inspect_json(run, service, name)
+
+
+def _inspect_json(run: SnapshotSource, service: InspectionService, name: str) -> Response:
     try:
         job = service.job(run, name, "json")
     except InspectNameError as exc:
@@ -136,7 +156,8 @@ def api_inspect(run: RunDep, service: InspectionDep, name: str = "") -> Response
 
 @router.get("/fragments/inspect", response_class=HTMLResponse, include_in_schema=False)
 def inspect_fragment(
-    run: RunDep,
+    request: Request,
+    run: PageRunDep,
     service: InspectionDep,
     name: str = "",
     key: str = "",
@@ -144,22 +165,62 @@ def inspect_fragment(
     t: Step = 0,
     k: Step = 0,
     fresh: bool = False,
+    learn: str = "",
 ) -> Response:
-    """The panel body for ``name``; 204 when ``key`` names the weights already shown."""
-    if key and key == service.current_key(run):
+    """The panel body for ``name``; 204 when ``key`` names the weights already shown.
+
+    ``learn``: the step a Learn walk was at (the form sends it), kept for the new name on fresh
+    weights; a name asked for by a person goes into the page's address."""
+    try:
+        q = query_of(learn) if learn.strip() else None
+    except LearnError:
+        q = LearnQuery(1)
+    if key and q is None and key == service.current_key(run):
         return Response(status_code=204)
-    return _html(service, lambda: service.job(run, name, "result", walk=walk, t=t, k=k, fresh=fresh))
+    response = _html(
+        service, lambda: service.job(run, name, "result", walk=walk, t=t, k=k, fresh=fresh, learn=q)
+    )
+    if fresh and response.status_code == 200:
+        changes = {"name": name.strip(), **({"learn": q.step} if q else {})}
+        response.headers["HX-Replace-Url"] = merged_url(request.headers.get("hx-current-url"), changes)
+    return response
 
 
 @router.get("/fragments/inspect/start", response_class=HTMLResponse, include_in_schema=False)
-def inspect_start(run: RunDep, service: InspectionDep) -> Response:
-    """The panel body for a first name, so the panel is never empty."""
-    return _html(service, lambda: service.job(run, service.default_name(run), "result", fresh=True))
+def inspect_start(
+    run: PageRunDep,
+    service: InspectionDep,
+    name: str = "",
+    learn: str = "",
+    t: str = "",
+    k: str = "",
+    i: str = "",
+    j: str = "",
+) -> Response:
+    """The panel body the page opens with: the address's name (else a first name of the data set),
+    with Learn at the address's step. What the address names but cannot be shown is said beside
+    the name field, and the panel shows what it can instead, never nothing."""
+    notes = []
+    q = None
+    if learn.strip():
+        try:
+            q = query_of(learn, t, k, i, j)
+        except LearnError as exc:
+            notes.append(str(exc))
+    default = service.default_name(run)
+    try:
+        job = service.job(run, name or default, "result", fresh=True, learn=q)
+    except InspectNameError as exc:
+        notes.append(f"{name!r} cannot be inspected: {exc}")
+        job = service.job(run, default, "result", fresh=True, learn=q)
+    done = service.run(job)
+    note = str(render("note", message="; ".join(notes))) if notes else ""
+    return HTMLResponse(str(done.body) + note, done.status)
 
 
 @router.get("/fragments/inspect/walk", response_class=HTMLResponse, include_in_schema=False)
 def inspect_walk(
-    run: RunDep, service: InspectionDep, name: str = "", key: str = "", walk: Step = 0
+    run: PageRunDep, service: InspectionDep, name: str = "", key: str = "", walk: Step = 0
 ) -> Response:
     """The accumulation table with step k = ``walk`` lit, from the weights the page shows."""
     return _html(service, lambda: service.job(run, name, "walk", want=key, walk=walk))
@@ -167,7 +228,7 @@ def inspect_walk(
 
 @router.get("/fragments/inspect/gamma", response_class=HTMLResponse, include_in_schema=False)
 def inspect_gamma(
-    run: RunDep, service: InspectionDep, name: str = "", key: str = "", t: Step = 0, k: Step = 0
+    run: PageRunDep, service: InspectionDep, name: str = "", key: str = "", t: Step = 0, k: Step = 0
 ) -> Response:
     """gamma_t(k) across the hidden units (a click on the |gamma_t(k)| map); t = 0: gamma(k)."""
     return _html(service, lambda: service.job(run, name, "vector", want=key, t=t, k=k))

@@ -1,12 +1,14 @@
-"""The page itself: GET / renders templates/page.html, its forms filled from the query string."""
+"""The pages: / and /runs/{id} (templates/page.html, its forms filled from the query), and /runs."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.deps import ServiceDep
+from app.deps import PathRunDep, ServiceDep
 from app.inspect.views import shell_view
+from app.training.proxy import RunProxy
+from app.training.service import TrainingService
 from app.web import templating, urlstate, views
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -14,10 +16,27 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request, service: ServiceDep) -> Response:
-    """The Train and Generate panels (and Inspect), configured by the URL."""
+    """The class's run: the Train and Generate panels (and Inspect), configured by the URL."""
+    return _page(request, service, service.get())
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run_page(request: Request, service: ServiceDep, run: PathRunDep) -> Response:
+    """The same page, scoped to one run: every request it makes names that run."""
+    return _page(request, service, run)
+
+
+@router.get("/runs", response_class=HTMLResponse)
+def runs_page(request: Request, service: ServiceDep) -> Response:
+    """Every run at a glance (templates/runs.html)."""
+    context = {"rows": views.run_rows(service), "control_locked": service.settings.control_token is not None}
+    return templating.templates.TemplateResponse(request, "runs.html", context)
+
+
+def _page(request: Request, service: TrainingService, run: RunProxy) -> Response:
     query = request.query_params
     context = views.page_context(
-        service, urlstate.scale_of(query), urlstate.train_values(query), urlstate.gen_values(query)
+        service, run, urlstate.scale_of(query), urlstate.train_values(query), urlstate.gen_values(query)
     )
     context["inspect_shell"] = shell_view()
     return templating.templates.TemplateResponse(request, views.PAGE, context)

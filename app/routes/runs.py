@@ -24,10 +24,20 @@ from fastapi.responses import JSONResponse, Response
 
 from app.deps import PathRunControlDep, PathRunDep, ServiceDep, SettingsDep
 from app.http.runs_auth import is_teacher
-from app.http.schemas import CreatedOut, HistoryOut, LabelPatch, RunCreate, RunOut, RunsOut, StatusOut
+from app.http.schemas import (
+    CreatedOut,
+    HistoryOut,
+    LabelPatch,
+    RunCreate,
+    RunOut,
+    RunsOut,
+    StatusOut,
+    VisitorRuns,
+)
 from app.routes.api import REFUSALS, require_json
 from app.training import registry
 from app.training.proxy import RunProxy
+from app.training.states import RunState
 
 router = APIRouter(prefix="/api/runs", tags=["runs"], responses={**REFUSALS, 429: REFUSALS[409]})
 VISITOR_COOKIE = "bptt_visitor"
@@ -97,6 +107,31 @@ def create(body: RunCreate, request: Request, service: ServiceDep, settings: Set
     if new_visitor:
         response.set_cookie(VISITOR_COOKIE, visitor, max_age=30 * 24 * 3600, httponly=True, samesite="lax")
     return response
+
+
+def require_teacher(request: Request, settings: SettingsDep) -> None:
+    """Only the teacher's token may do this (401 otherwise)."""
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if settings.control_token is None or not (
+        scheme.lower() == "bearer" and is_teacher(settings, given.strip())
+    ):
+        raise HTTPException(401, "only the teacher's token (BPTT_LAB_CONTROL_TOKEN) may do this")
+
+
+@router.post("/pause-all", dependencies=[Depends(require_teacher)])
+def pause_all(service: ServiceDep) -> RunsOut:
+    """The teacher pauses every running run."""
+    for run in service.listing():
+        if run.state is RunState.RUNNING:
+            run.pause()
+    return RunsOut(runs=[run_out(run) for run in service.listing()])
+
+
+@router.patch("/visitors", dependencies=[Depends(require_teacher), Depends(require_json)])
+def visitors(body: VisitorRuns, settings: SettingsDep) -> VisitorRuns:
+    """The teacher closes (or opens again) the creation of runs by visitors."""
+    settings.visitor_runs = body.open
+    return VisitorRuns(open=settings.visitor_runs)
 
 
 @router.get("")

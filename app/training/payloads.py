@@ -64,3 +64,4 @@ class Snapshot:
     names: frozenset[str]
     step: int
     version: int
+    run_id: str = "default"  # whose weights: keys of cached traces name the run

@@ -143,7 +143,13 @@ class RunProxy:
         model = RNN(len(vocab), weights["params"]["W_h"].shape[0], weights["activation"], None, "float64")
         model.set_params(weights["params"])
         snap = Snapshot(
-            model, vocab, weights["config"], self.dataset.name_set, weights["step"], weights["version"]
+            model,
+            vocab,
+            weights["config"],
+            self.dataset.name_set,
+            weights["step"],
+            weights["version"],
+            self.run_id,
         )
         self._snapshot = snap
         return snap

@@ -104,18 +104,20 @@ def live_context(run: RunProxy, scale: str) -> dict[str, Any]:
         "chart": chart_svg(run, scale),
         "scale": scale,
         "samples": list(run.samples),
-        "stream_url": f"/fragments/stream?scale={scale}",
+        "stream_url": f"/fragments/stream?scale={scale}"
+        + ("" if run.run_id == "default" else f"&run={run.run_id}"),
+        "run": {"id": run.run_id, "label": run.meta.label, "default": run.run_id == "default"},
     }
 
 
 def page_context(
     service: TrainingService,
+    run: RunProxy,
     scale: str,
     train_form: Mapping[str, str],
     gen_form: Mapping[str, str],
 ) -> dict[str, Any]:
-    """Everything page.html needs."""
-    run = service.get()
+    """Everything page.html needs, for the page of `run`."""
     return {
         **live_context(run, scale),
         "train_form": {**config_values(run), **train_form},
@@ -196,3 +198,48 @@ def swaps_response(
     headers = {"HX-Replace-Url": url} if url else None
     html = swaps_html(context, blocks, notes)
     return HTMLResponse(html, status_code=status_code, headers=headers)
+
+
+SPARK_WIDTH, SPARK_HEIGHT, SPARK_POINTS = 120, 28, 60
+
+
+def run_rows(service: TrainingService) -> list[dict[str, Any]]:
+    """Every run as a row of /runs: its numbers, a sparkline of its train loss, what differs."""
+    default = service.default_config.to_dict()
+    rows = []
+    for run in service.listing():
+        status = run.status()
+        history = run.history()
+        losses = [p["train_loss"] for p in history if isinstance(p.get("train_loss"), float)]
+        vals = [
+            p["val_loss"]
+            for p in history
+            if isinstance(p.get("val_loss"), float) and math.isfinite(p["val_loss"])
+        ]
+        differs = {k: v for k, v in status["config"].items() if default.get(k) != v}
+        rows.append(
+            {
+                "id": run.run_id,
+                "label": run.meta.label or ("the class's run" if run.run_id == "default" else "(no label)"),
+                "status": status,
+                "best_val_loss": min(vals) if vals else None,
+                "spark": sparkline(losses[-SPARK_POINTS:]),
+                "differs": ", ".join(f"{k} {v}" for k, v in differs.items()) or "the default configuration",
+            }
+        )
+    return rows
+
+
+def sparkline(values: Sequence[float]) -> dict[str, Any]:
+    """The points of a small line of `values` (its box: SPARK_WIDTH x SPARK_HEIGHT)."""
+    finite = [v for v in values if math.isfinite(v)]
+    if len(finite) < 2:
+        return {"points": "", "width": SPARK_WIDTH, "height": SPARK_HEIGHT, "last": None}
+    lo, hi = min(finite), max(finite)
+    span = (hi - lo) or 1.0
+    step = SPARK_WIDTH / (len(finite) - 1)
+    points = " ".join(
+        f"{i * step:.1f},{SPARK_HEIGHT - 2 - (v - lo) / span * (SPARK_HEIGHT - 4):.1f}"
+        for i, v in enumerate(finite)
+    )
+    return {"points": points, "width": SPARK_WIDTH, "height": SPARK_HEIGHT, "last": finite[-1]}

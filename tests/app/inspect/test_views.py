@@ -127,6 +127,7 @@ class Snap:
     step: int
     version: int
     names: frozenset[str] = frozenset({"rex"})
+    run_id: str = "default"
 
 
 class FakeRun:
@@ -214,11 +215,12 @@ def test_gamma_heatmap_cells_are_the_gamma_norms(client: TestClient, run: FakeRu
     for c in cells:
         t, k = int(c.attrs["data-t"]), int(c.attrs["data-k"])
         assert 1 <= k <= t <= tr.T
-        assert value(c.title()) == pytest.approx(tr.gamma_norms[t - 1, k - 1], rel=2e-6)
+        assert float(c.attrs["data-value"] or "nan") == pytest.approx(tr.gamma_norms[t - 1, k - 1], rel=2e-6)
         assert c.attrs["hx-get"] == f"/fragments/inspect/gamma?t={t}&k={k}"
+        assert c.attrs["role"] == "gridcell" and f"t = {t}, k = {k}" in (c.attrs["aria-label"] or "")
     legend = svg.one(has_class("g", "legend"))
     decades = [int(tick.text().removeprefix("1e")) for tick in legend.all(has_class("text", "tick"))]
-    shown = [value(c.title()) for c in cells]
+    shown = [float(c.attrs["data-value"] or "nan") for c in cells]
     assert 10.0 ** decades[0] <= min(shown)  # the colour scale covers every drawn value
     assert max(shown) <= 10.0 ** (decades[-1] + (decades[1] - decades[0] if len(decades) > 1 else 1))
 
@@ -489,9 +491,13 @@ def shell() -> Node:
 
 
 def test_the_name_field_takes_its_limit_from_the_code() -> None:
-    field = shell().one(by_testid("inspect-input"))
-    assert int(field.attrs["maxlength"]) > MAX_INSPECT_CHARS  # a longer name is refused in words
-    assert str(MAX_INSPECT_CHARS) in field.attrs["title"]
+    root = shell()
+    field = root.one(by_testid("inspect-input"))
+    assert int(field.attrs["maxlength"] or 0) > MAX_INSPECT_CHARS  # a longer name is refused in words
+    limit = root.one(lambda n: n.attrs.get("id") == "inspect-limit")  # said where touch users see it
+    assert str(MAX_INSPECT_CHARS) in limit.text() and "inspect-limit" in (
+        field.attrs["aria-describedby"] or ""
+    )
 
 
 def test_following_training_listens_to_the_event_stream() -> None:
@@ -499,6 +505,7 @@ def test_following_training_listens_to_the_event_stream() -> None:
     trigger = result.attrs["hx-trigger"]
     assert trigger.startswith("weights-changed[") and trigger.endswith(" from:body")  # bubbles up from #live
     assert "every" not in trigger and "inspect-follow" in trigger  # no timer; the checkbox gates it
+    assert "getElementById('learn')" in trigger  # a Learn walk holds its weights still
     assert {"#inspect-state", "#inspect-walk-state", "#gamma-vector-state"} <= {
         part.strip() for part in result.attrs["hx-include"].split(",")
     }  # the key (204 while it is current), the walk and the vector shown go along

@@ -194,3 +194,28 @@ def test_a_class_in_small_every_run_progresses_fairly(tmp_path: Path, executor: 
         moved = [steps[m["id"]] for m in made]
         assert min(moved) > 0, moved
         assert min(moved) / max(moved) >= 0.7, moved
+
+
+def test_a_runs_own_weights_are_inspected_under_its_id(client: TestClient) -> None:
+    made = new_run(client, activation="tanh")
+    traced = client.get(f"/api/runs/{made['id']}/inspect", params={"name": "rex"})
+    assert traced.status_code == 200 and traced.json()["activation"] == "tanh"
+    assert client.get("/api/inspect", params={"name": "rex"}).json()["activation"] == "sigmoid"
+    assert client.get("/api/runs/nobody/inspect", params={"name": "rex"}).status_code == 404
+
+
+def test_the_teacher_pauses_every_run_and_closes_visitor_runs(tmp_path: Path, executor: Executor) -> None:
+    settings = make_settings(tmp_path / "runs", control_token="teacher-secret")
+    with TestClient(create_app(settings, executor=executor)) as client:
+        made = new_run(client)
+        assert client.post("/api/runs/pause-all").status_code == 401
+        teacher = bearer("teacher-secret")
+        paused = client.post("/api/runs/pause-all", headers=teacher).json()["runs"]
+        assert {r["id"]: r["state"] for r in paused}[made["id"]] == "paused"
+        closed = client.patch("/api/runs/visitors", json={"open": False}, headers=teacher)
+        assert closed.status_code == 200 and closed.json() == {"open": False}
+        refused = client.post("/api/runs", json=TINY)
+        assert refused.status_code == 403 and "closed" in refused.json()["detail"]
+        assert client.post("/api/runs", json=TINY, headers=teacher).status_code == 201  # not the teacher
+        client.patch("/api/runs/visitors", json={"open": True}, headers=teacher)
+        assert client.post("/api/runs", json=TINY).status_code == 201
