@@ -146,9 +146,11 @@ def allowed_methods(request: Request, allow: str) -> list[str]:
     """
     methods = {m.strip().upper() for m in allow.split(",") if m.strip()}
     path = request.url.path
-    for template, documented in request.app.openapi().get("paths", {}).items():
-        if path_matches(template, path):
-            methods |= {m.upper() for m in documented if m in HTTP_METHODS}
+    paths = request.app.openapi().get("paths", {})
+    # A path the schema names itself (/api/runs/pause-all) is not also an instance of a template.
+    matching = [paths[path]] if path in paths else [d for tpl, d in paths.items() if path_matches(tpl, path)]
+    for documented in matching:
+        methods |= {m.upper() for m in documented if m in HTTP_METHODS}
     return sorted(methods)
 
 
