@@ -84,6 +84,18 @@
     button.click();
   });
 
+  // What the student opened stays open when training's refresh morphs the panel body.
+  let opened = [];
+  document.addEventListener("htmx:before:swap", () => {
+    opened = [...document.querySelectorAll("#inspect-panel details[open][id]")].map((d) => d.id);
+  });
+  document.addEventListener("htmx:after:swap", () => {
+    for (const id of opened) {
+      const details = document.getElementById(id);
+      if (details) details.open = true;
+    }
+  });
+
   document.addEventListener("htmx:after:settle", (event) => {
     if (!event.target.closest || !event.target.closest("#inspect-panel")) return;
     lightLearn();

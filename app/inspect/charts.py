@@ -12,7 +12,8 @@ charts by the layers of app/inspect/walk.py, in the charts' own coordinates.
     triangle_map     a (T, T) lower-triangular map of positive values, log colours
     gamma_map        |gamma_t(k)| = |dJ(t)/dh(k)|, row t, column k (Eq. 6.2)
     accumulated_map  gamma(k) = dJ/dh(k) = sum_t gamma_t(k), T x D_h (an embedded image)
-    vector_chart     one vector across the hidden units (gamma_t(k) on a click)
+    vector_chart     one vector across the hidden units (gamma_t(k) on a click); Learn draws its
+                     vectors as strips (app/inspect/strip.py)
     dW_h_bars        |dJ/dW_h(k)| per step (Eq. 5.2)
 
 The decay plot, |gamma_t(k)| / |gamma_t(t)| against t - k, is in app/inspect/decay.py.
@@ -98,8 +99,7 @@ def triangle_map(
     left, top = 36.0, 26.0
     grid = size * T
     shown_mask = np.tril(np.ones((T, T), dtype=bool)) if filled is None else filled
-    values = norms[shown_mask] if shown_mask.any() else norms[np.tril_indices(T)]
-    lo, hi = log_range(values, MAX_DECADES)
+    lo, hi = log_range(norms[np.tril_indices(T)], MAX_DECADES)  # one scale while a map fills in
     fills = SEQUENTIAL.colours(log_fractions(norms, lo, hi))
     every = 1 if size >= 13 else 2
     shown = [i for i in range(T) if i % every == 0 or i == T - 1]

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.inspect.charts import GammaMap, VectorChart, triangle_map, vector_chart
+from app.inspect.charts import GammaMap, triangle_map
 from app.inspect.learn_base import Context
 from app.inspect.numbers import Num, adding, num
+from app.inspect.strip import Strip, strip
 from rnn_core.arrays import F64Array
 
 MINI_MAP = 200.0  # pixels the grid of a Learn step's own triangle may take
@@ -95,9 +96,9 @@ class ClaimOneView:
     delta_norm: Num  # |gamma_t(k) o sigma'(z(k))|
     h_norm: Num
     term_norm: Num  # |dJ(t)/dW_h(k)| = delta_norm x h_norm
-    gamma: VectorChart
-    sigma: VectorChart
-    h: VectorChart
+    gamma: Strip
+    sigma: Strip
+    h: Strip
 
 
 def claim_one_step(c: Context) -> ClaimOneView:
@@ -121,9 +122,9 @@ def claim_one_step(c: Context) -> ClaimOneView:
         delta_norm=num(delta_norm),
         h_norm=num(h_norm),
         term_norm=num(delta_norm * h_norm),
-        gamma=vector_chart(gamma, mid=24.0),
-        sigma=vector_chart(sigma, mid=24.0),
-        h=vector_chart(h_prev, mid=24.0),
+        gamma=strip(gamma, i, mid=24.0),
+        sigma=strip(sigma, i, mid=24.0),
+        h=strip(h_prev, j, mid=24.0),
     )
 
 
@@ -145,9 +146,9 @@ class ClaimTwoView:
     terms: tuple[SumTerm, ...]  # the largest terms of the sum that makes it
     others: int  # how many terms are not written out
     rest: Num  # their sum
-    result: VectorChart
-    before: VectorChart | None  # gamma_t(k + 1)
-    sigma: VectorChart | None  # sigma'(z(k + 1))
+    result: Strip
+    before: Strip | None  # gamma_t(k + 1)
+    sigma: Strip | None  # sigma'(z(k + 1))
     ratio: Num  # |gamma_t(k)| / |gamma_t(k + 1)|
     result_norm: Num
     applied: int  # Eq. 6.2 applied this often since gamma_t(t)
@@ -177,7 +178,7 @@ def claim_two_step(c: Context) -> ClaimTwoView:
         factors = [g_next, s_next, m.W_h[:, i - 1]]
         labels = [str(p) for p in range(1, c.D_h + 1)]
         limit = float(max(np.abs(g_next).max(), np.abs(result).max())) or 1.0
-        before, sigma = vector_chart(g_next, limit, mid=22.0), vector_chart(s_next, mid=22.0)
+        before, sigma = strip(g_next, 0, limit, mid=22.0), strip(s_next, 0, mid=22.0)
         below = float(np.linalg.norm(g_next))
         ratio = float(np.linalg.norm(result)) / below if below else math.nan
     products = np.prod(np.stack(factors), axis=0)
@@ -197,7 +198,7 @@ def claim_two_step(c: Context) -> ClaimTwoView:
         terms=tuple(terms),
         others=products.size - len(terms),
         rest=num(float(products.sum()) - shown),
-        result=vector_chart(result, limit, mid=22.0),
+        result=strip(result, i, limit, mid=22.0),
         before=before,
         sigma=sigma,
         ratio=num(ratio),
@@ -226,9 +227,9 @@ class SumsView:
     k: int
     i: int
     rows: tuple[PassRow, ...]  # k' = T ... k
-    receives: VectorChart  # the three vectors of step k, on one scale
-    computes: VectorChart
-    holds: VectorChart
+    receives: Strip  # the three vectors of step k, on one scale
+    computes: Strip
+    holds: Strip
     passes: Num | None  # (W_h^T (sum_t gamma_t(k) o sigma'(z(k))))[i], sent to step k - 1
     running: Num  # |sum_{j>=k} dJ/dW_h(j)|
     total: Num  # |dJ/dW_h| once k = 1
@@ -259,9 +260,9 @@ def sums_step(c: Context) -> SumsView:
         k=k,
         i=i,
         rows=tuple(rows),
-        receives=vector_chart(received, limit, mid=20.0),
-        computes=vector_chart(own, limit, mid=20.0),
-        holds=vector_chart(held, limit, mid=20.0),
+        receives=strip(received, i, limit, mid=20.0),
+        computes=strip(own, i, limit, mid=20.0),
+        holds=strip(held, i, limit, mid=20.0),
         passes=None if passes is None else num(float(passes)),
         running=num(running),
         total=num(c.report.dW_h_norm),

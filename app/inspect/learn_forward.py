@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.inspect.charts import VectorChart, vector_chart
 from app.inspect.learn_base import Context
 from app.inspect.numbers import Num, exact, num
+from app.inspect.strip import Strip, strip
 
 TOP_OUTPUTS = 4  # rows of the softmax table besides the target
 
@@ -38,7 +38,7 @@ class UnitView:
     h: Num  # h(t)[i] = sigma(z(t)[i])
     sigma_prime: Num  # sigma'(z(t)[i]), the slope used on the way back (Eq. 5.1.1)
     h_prev_norm: Num
-    strip: VectorChart  # h(t) across the hidden units, unit i marked
+    strip: Strip  # h(t) across the hidden units, unit i marked
 
 
 def unit_step(c: Context) -> UnitView:
@@ -59,7 +59,7 @@ def unit_step(c: Context) -> UnitView:
         h=num(float(tr.h[t, i - 1])),
         sigma_prime=num(float(tr.sigma_prime[t - 1, i - 1])),
         h_prev_norm=num(float(np.linalg.norm(tr.h[t - 1]))),
-        strip=vector_chart(tr.h[t], mid=30.0),
+        strip=strip(tr.h[t], i, mid=30.0),
     )
 
 

@@ -16,7 +16,10 @@ the server however the server ends (see `watch_server`).
 
 Reports are cached (in whichever process answers) by (name, weights key), so the
 page's step-backwards walk and heatmap clicks read the very numbers the page
-shows, and a refresh while the weights stand still costs nothing.
+shows, and a refresh while the weights stand still costs nothing. A Learn walk
+(app/inspect/learn.py) keeps the snapshot it started on in `frozen`
+(app/inspect/frozen.py) and names it in every request, so its numbers stand
+still while training goes on, until the student asks for fresh weights.
 """
 
 from __future__ import annotations

@@ -88,6 +88,14 @@ def bars(svg: Node) -> list[float]:
     return [float(r.title().rsplit("=", 1)[1]) for r in svg.all(lambda n: n.tag == "rect")]
 
 
+def marked(strip: Node) -> tuple[int, float]:
+    """The unit a Learn strip outlines, and its value (named in the strip's accessible name too)."""
+    rect = strip.one(has_class("rect", "marked"))
+    unit, value = int(rect.attrs["data-unit"] or 0), float(rect.attrs["data-value"] or "nan")
+    assert f"unit {unit} = {rect.attrs['data-value']}" in (strip.attrs["aria-label"] or "")
+    return unit, value
+
+
 # ------------------------------------------------------------- the steps
 def test_every_step_names_its_equations_and_lights_its_views(client: TestClient) -> None:
     root, snap = opened(client)
@@ -154,8 +162,10 @@ def test_step_5_claim_1_is_the_trace(client: TestClient, run: FakeRun) -> None:
         assert one(card, "product") == pytest.approx(gamma * sigma * h, rel=1e-12, abs=1e-300)
         term = np.outer(tr.gamma[t - 1, k - 1] * tr.sigma_prime[k - 1], tr.h[k - 1])
         assert one(card, "term_norm") == pytest.approx(np.linalg.norm(term), rel=1e-10, abs=1e-300)
-        strips = card.all(has_class("svg", "vector"))
-        np.testing.assert_allclose(bars(strips[0]), tr.gamma[t - 1, k - 1], rtol=2e-6, atol=1e-15)
+        strips = card.all(has_class("svg", "strip"))
+        unit, shown = marked(strips[0])
+        assert unit == i and shown == pytest.approx(gamma, rel=2e-6, abs=1e-300)
+        assert marked(strips[2])[0] == j
         kinds = [f.text() for f in card.all(has_class("span", "factor-kind"))]
         assert kinds[0] == "from later steps" and all(kind.startswith("local") for kind in kinds[1:])
 
@@ -169,11 +179,11 @@ def test_step_6_claim_2_walks_row_t_back_by_eq_6_2(client: TestClient, run: Fake
     for k in range(t, 0, -1):
         card = step(client, snap, 6, t=t, i=i, k=k)
         assert one(card, "result") == pytest.approx(tr.gamma[t - 1, k - 1, i - 1], rel=1e-12, abs=1e-300)
-        result = bars(card.all(has_class("svg", "vector"))[-1])
-        np.testing.assert_allclose(result, tr.gamma[t - 1, k - 1], rtol=2e-6, atol=1e-15)
-        if k < t:  # Eq. 6.2 itself, from the strip before it
+        unit, shown = marked(card.all(has_class("svg", "strip"))[-1])
+        assert unit == i and shown == pytest.approx(tr.gamma[t - 1, k - 1, i - 1], rel=2e-6, abs=1e-300)
+        if k < t:  # Eq. 6.2 itself, from the vector before it
             before = tr.gamma[t - 1, k] * tr.sigma_prime[k]
-            np.testing.assert_allclose(result, run.model.W_h.T @ before, rtol=2e-6, atol=1e-15)
+            assert one(card, "result") == pytest.approx((run.model.W_h.T @ before)[i - 1], rel=1e-10)
         filled = card.one(by_testid("learn-row")).all(
             lambda n: n.tag == "rect" and "g-cell" in n.classes() and "blank" not in n.classes()
         )
@@ -202,8 +212,9 @@ def test_step_7_receives_plus_computes_is_holds(client: TestClient, run: FakeRun
             assert computes == tr.gamma[kk - 1, kk - 1, i - 1]
             shown = [Decimal(d.text()) for d in row.all(lambda n: n.tag == "data")][:3]
             assert shown[0] + shown[1] == shown[2]  # and as written, digit for digit
-        strips = card.all(has_class("svg", "vector"))
-        np.testing.assert_allclose(bars(strips[2]), tr.accumulated[k - 1], rtol=2e-6, atol=1e-15)
+        strips = card.all(has_class("svg", "strip"))
+        unit, shown_holds = marked(strips[2])
+        assert unit == i and shown_holds == pytest.approx(tr.accumulated[k - 1, i - 1], rel=2e-6, abs=1e-300)
     assert one(card, "total") == pytest.approx(np.linalg.norm(tr.grads["W_h"]), rel=1e-10)
 
 
@@ -216,7 +227,7 @@ def test_steps_8_and_9_the_payoff_and_the_decay(client: TestClient, run: FakeRun
         lambda n: n.attrs.get("data-q") == "one_pass"
     ).text().startswith(str(T))
     assert one(card, "gap") <= 1e-12 * one(card, "scale")  # summed loss by loss: the same gradient
-    checks = card.one(by_testid("learn-check")).all(lambda n: n.tag == "tr" and n.attrs.get("class"))
+    checks = card.one(by_testid("learn-check")).all(lambda n: n.tag == "tr" and bool(n.attrs.get("class")))
     assert len(checks) == 3 and all("✓" in r.text() for r in checks)
     card = step(client, snap, 9)
     assert one(card, "rate") == pytest.approx(0.25 * np.linalg.norm(run.model.W_h, 2), rel=1e-3)
@@ -293,7 +304,9 @@ REFUSED = [
 
 
 @pytest.mark.parametrize(("params", "message"), REFUSED)
-def test_what_cannot_be_shown_is_said_in_the_panel(client: TestClient, params: dict, message: str) -> None:
+def test_what_cannot_be_shown_is_said_in_the_panel(
+    client: TestClient, params: dict[str, str], message: str
+) -> None:
     _, snap = opened(client)
     response = client.get("/fragments/learn", params={"name": NAME, "snap": snap, **params})
     assert response.status_code == 422 and "application/json" not in response.headers["content-type"]

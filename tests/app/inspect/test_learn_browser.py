@@ -197,7 +197,6 @@ def test_the_arrow_keys_move_in_the_triangle(page: Page) -> None:
     at_step(page, 7)  # the arrow keys inside the grid never moved the walk
 
 
-@pytest.mark.skip(reason="the Learn and panel layout changed under it; to be brought back next session")
 def test_axe_finds_nothing_serious_on_any_step(page: Page) -> None:
     for n in range(1, 10):
         by(page, "learn-goto").nth(n - 1).click()

@@ -79,7 +79,6 @@ def test_clicking_a_cell_shows_that_gamma_vector(page: Page) -> None:
     expect(vector.locator("svg rect")).to_have_count(16)  # D_h of the test run
 
 
-@pytest.mark.skip(reason="the Learn and panel layout changed under it; to be brought back next session")
 def test_step_back_walks_down_to_k_1(page: Page) -> None:
     T = len(NAME) + 1
     open_more(page)
@@ -94,7 +93,9 @@ def test_step_back_walks_down_to_k_1(page: Page) -> None:
     gamma = page.locator("#inspect-gamma-walk")  # the walk's layer over the gamma map
     expect(gamma.locator('rect[data-t="1"][data-k="1"]')).to_have_css("stroke-width", "2px")
     expect(gamma.locator("rect")).to_have_count(T)  # column 1, t = 1..T; nothing passed to k = 0
-    expect(page.locator('#inspect-dwh-walk rect[data-k="1"]')).to_have_css("fill", "rgb(217, 72, 15)")
+    expect(page.locator('#inspect-dwh-walk rect[data-k="1"]')).to_have_css(
+        "fill", "rgb(185, 59, 11)"
+    )  # --ins-hot
     layer_box = page.locator("#inspect-gamma-walk").bounding_box()
     chart_box = by(page, "gamma-heatmap").bounding_box()
     assert layer_box == chart_box, (layer_box, chart_box)  # the layer sits exactly on its chart

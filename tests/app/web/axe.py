@@ -4,7 +4,8 @@
 
 scripts/setup.sh installs axe-core with `npm ci` (a devDependency of package.json); a test that
 needs it is skipped when it is missing. The <details> of the page are opened first, so that what
-is behind them is checked too.
+is behind them is checked too, and the animations that end are let end (a row fading in is not
+yet at its contrast).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from playwright.sync_api import Page
 AXE = Path(__file__).resolve().parents[3] / "node_modules" / "axe-core" / "axe.min.js"
 
 RUN = """async () => {
+  const ending = document.getAnimations()
+    .filter((a) => a.effect && a.effect.getTiming().iterations !== Infinity);
+  await Promise.all(ending.map((a) => a.finished.catch(() => null)));  // contrast of the final state
   const result = await axe.run(document, { resultTypes: ["violations"] });
   return result.violations
     .filter((v) => v.impact === "serious" || v.impact === "critical")
