@@ -37,28 +37,15 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # run as a script: the harness lives beside bench/
     sys.path.insert(0, str(REPO))
 
-from harness.servers import free_port, start_server_process  # noqa: E402
+from harness.servers import free_port, start_server_process, wait_training  # noqa: E402
 
 NAME = "probrachylophosaurus"  # 20 letters, from data/dinosaurs.txt
 
 
 def start_server(port: int, hidden: int, runs: Path) -> subprocess.Popen[bytes]:
     """`python -m app` on 127.0.0.1:port, training D_h = `hidden` from the start."""
-    train = {"hidden_size": hidden, "max_steps": 10_000_000}
+    train = {"hidden_size": hidden, "max_steps": 10_000_000, "steps_per_second": None}  # unpaced
     return start_server_process(port, runs, train, env={"BPTT_LAB_CHECKPOINT_SECONDS": "3600"})
-
-
-def wait_running(client: httpx.Client, timeout: float = 60.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            status = client.get("/api/status").json()
-            if status.get("state") == "running" and status.get("step", 0) > 5:
-                return status
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    raise SystemExit("the server did not start training in time")
 
 
 def timed(client: httpx.Client, path: str, params: dict, count: int, gap: float) -> list[float]:
@@ -106,7 +93,7 @@ def main() -> None:
         server = start_server(port, args.hidden, Path(runs))
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30.0) as client:
-                status = wait_running(client)
+                status = wait_training(str(client.base_url).rstrip("/"))
                 config = status["config"]
                 print(
                     f"server: D_h = {config['hidden_size']}, {config['activation']}, "

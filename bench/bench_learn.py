@@ -43,7 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # run as a script: the harness lives beside bench/
     sys.path.insert(0, str(REPO))
 
-from harness.servers import free_port, start_server_process  # noqa: E402
+from harness.servers import free_port, start_server_process, wait_training  # noqa: E402
 
 NAME = "probrachylophosaurus"  # 20 letters, from data/dinosaurs.txt
 WALK_TARGET_MS = 50.0
@@ -58,19 +58,6 @@ def walk_requests(T: int) -> list[dict[str, int]]:
     steps += [{"step": 7, "k": k} for k in range(T, T - 8, -1)]
     steps += [{"step": 8}, {"step": 9}]
     return steps
-
-
-def wait_running(client: httpx.Client, timeout: float = 90.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            status: dict[str, Any] = client.get("/api/status").json()
-            if status.get("state") == "running" and status.get("step", 0) > 5:
-                return status
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    raise SystemExit("the server did not start training in time")
 
 
 def timed_get(client: httpx.Client, path: str, params: dict[str, Any]) -> tuple[float, bytes]:
@@ -168,7 +155,7 @@ def main() -> None:
         server = start_server_process(port, Path(runs), train, env=env)
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60.0) as client:
-                config = wait_running(client)["config"]
+                config = wait_training(str(client.base_url).rstrip("/"))["config"]
                 print(
                     f"server: D_h = {config['hidden_size']}, {config['activation']}, "
                     f"B = {config['batch_size']}, pace {config.get('steps_per_second') or 'none'}; "

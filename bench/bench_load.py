@@ -45,7 +45,7 @@ from rnn_core.checkpoint import load_checkpoint  # noqa: E402
 # ------------------------------------------------------------ the stand-alone bench
 def start_server(port: int, runs: str) -> subprocess.Popen[bytes]:
     """`python -m app` on 127.0.0.1:port, training the default configuration (unpaced) from the start."""
-    return start_server_process(port, runs, {"max_steps": 10_000_000})
+    return start_server_process(port, runs, {"max_steps": 10_000_000, "steps_per_second": None})
 
 
 async def alone(url: str, seconds: float) -> float:

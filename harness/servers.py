@@ -113,3 +113,18 @@ def wait_until_up(
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
+
+
+def wait_training(url: str, timeout: float = 90.0, steps: int = 5) -> dict[str, Any]:
+    """Poll `url`/api/status until its run trains and has taken `steps` steps; its status."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=url, timeout=30) as client:
+        while time.monotonic() < deadline:
+            try:
+                status: dict[str, Any] = client.get("/api/status").json()
+                if status.get("state") == "running" and status.get("step", 0) > steps:
+                    return status
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+    raise RuntimeError(f"the server at {url} did not start training in {timeout:g} s")
