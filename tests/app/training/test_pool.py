@@ -53,7 +53,7 @@ def test_a_killed_worker_is_replaced_and_its_run_resumes_from_its_checkpoint(
             status = client.get("/api/status").json()
             return status["state"] == "running" and "Recovered from step" in (status["message"] or "")
 
-        wait_for(back, what="the run to come back")
+        wait_for(back, timeout=90.0, what="the run to come back")  # a new worker process starts first
         status = client.get("/api/status").json()
         recovered_from = int(
             re.search(r"Recovered from step ([\d,]+)", status["message"])[1].replace(",", "")
