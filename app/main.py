@@ -3,10 +3,11 @@
     uvicorn app.main:app --workers 1      (or: python -m app)
 
 The lifespan warns when the server listens beyond loopback with no control
-token (app/http/control.py), binds the event hub to the server's loop, starts the training
-service (its one thread; it resumes the saved run, or trains the bundled names
-when BPTT_LAB_AUTOSTART is on) and, on shutdown, ends the event streams,
-stops the thread and saves the run.
+token (app/http/control.py), binds the event hub to the server's loop, starts the
+executor whose worker processes train the runs (app/training/executor.py), opens the
+training service (it brings back every saved run, or starts the default one on the
+bundled names when BPTT_LAB_AUTOSTART is on) and, on shutdown, ends the event
+streams, saves every run and stops the executor.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
@@ -105,6 +107,7 @@ def create_app(
     app.state.settings = settings
     app.dependency_overrides[get_settings] = lambda: settings
     app.add_middleware(BodyLimitMiddleware, settings=settings)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)  # never the event stream (Starlette skips it)
     http_errors.install(app)
     page_errors.install(app)
     for module in (pages, fragments, api, runs, events, inspect, learn):

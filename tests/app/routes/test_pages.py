@@ -101,16 +101,17 @@ def test_bad_values_in_the_query_string_are_ignored(client: TestClient) -> None:
     assert 'data-scale="linear"' in html
 
 
-def test_first_load_is_under_200_kb(client: TestClient) -> None:
-    html = client.get("/").text
-    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+def test_first_load_is_compressed_and_under_120_kb(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.headers["content-encoding"] == "gzip"
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
     assert "/static/app.css" in assets
-    total = len(html.encode())
+    sent = page.num_bytes_downloaded
     for path in assets:
         response = client.get(path)
         assert response.status_code == 200, path
-        total += len(response.content)
-    assert total < 200_000, total
+        sent += response.num_bytes_downloaded
+    assert sent < 120_000, sent
 
 
 def test_url_state_merges_into_the_current_url() -> None:
