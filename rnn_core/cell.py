@@ -47,13 +47,14 @@ class Cell:
     """
 
     input_table: FloatArray  # (V + 1, D_h): row c is c (W_x[:, c] + b1 + a W_h 1); row V, x(1) = 0, is c b1
-    W_T: FloatArray  # (D_h, D_h): (c b W_h)^T (C-ordered for a GEMM over many rows)
+    W_T: FloatArray  # (D_h, D_h): (c b W_h)^T / W_scale (C-ordered for a GEMM over many rows)
     U: FloatArray  # (V, D_h)
     b2: FloatArray  # (V,)
     f: ArrayMap  # the core of sigma: tanh for sigmoid and tanh, max(., 0) for relu
     a: float
     b: float
     c: float
+    W_scale: float = 1.0  # what the product with W_T is scaled by: c b when W_T is W_h^T itself
 
     def inputs(self, x_idx: IndexArray, out: FloatArray | None = None) -> FloatArray:
         """c (W_x x(t) + b1 + a W_h 1) per row (Eq. 1.1's input term): a one-hot x(t) picks a column of W_x.
@@ -77,7 +78,10 @@ class Cell:
         if s_prev is not None:
             # Eq. 1.1, times c: c z(t) = (c b W_h) s(t-1) + (the input term). np.dot is the
             # same GEMM as @ with half its cost per call, which counts once per time step.
-            u += np.dot(s_prev, self.W_T)
+            product = np.dot(s_prev, self.W_T)
+            if self.W_scale != 1.0:
+                product *= self.W_scale
+            u += product
         if keep_z is not None:
             np.divide(u, self.c, out=keep_z)  # z(t); c is 1 or 1/2, so this is exact
         return self.f(u, out=u)  # Eq. 1.2: s(t) = f(c z(t)), h(t) = sigma(z(t)) = a + b s(t)
