@@ -13,6 +13,36 @@ document.addEventListener("click", (event) => {
   document.getElementById("inspect-panel").scrollIntoView({ behavior, block: "start" });
 });
 
+// An older answer never overwrites a newer state: the run's blocks carry its version
+// (data-version), and a swap that would put an older one over a newer one is dropped, whichever
+// arrives last of a button's answer and the event stream's.
+document.addEventListener("htmx:before:swap", (event) => {
+  const tasks = event.detail.tasks || [];
+  for (let i = tasks.length - 1; i >= 0; i--) {
+    const { target, fragment } = tasks[i];
+    const incoming = fragment && fragment.firstElementChild && fragment.firstElementChild.dataset
+      ? fragment.firstElementChild.dataset.version : undefined;
+    const shown = target && target.dataset ? target.dataset.version : undefined;
+    if (incoming !== undefined && shown !== undefined && Number(incoming) < Number(shown)) tasks.splice(i, 1);
+  }
+});
+
+// Start replaces the run on screen: when it has trained, the page asks first (hx-confirm on the
+// form, kept in step with the run's state as the controls are re-rendered).
+function startAsks() {
+  const form = document.getElementById("train-form");
+  const controls = document.getElementById("controls");
+  if (!form || !controls) return;
+  const trained = Number(controls.dataset.step || 0) > 0;
+  if (trained) {
+    form.setAttribute("hx-confirm", `Start throws away this run (step ${Number(controls.dataset.step).toLocaleString("en")}, ${controls.dataset.state}) and trains a new one with the settings below. Go on?`);
+  } else {
+    form.removeAttribute("hx-confirm");
+  }
+}
+document.addEventListener("htmx:after:settle", startAsks);
+document.addEventListener("DOMContentLoaded", startAsks);
+
 // The page never contradicts the run: where the training form's settings (from the address or
 // typed) differ from the running run's (#run-config, re-rendered with the controls), the note
 // #run-differs names them and says that Start applies them.

@@ -43,6 +43,8 @@ ACTIONS = {
     "step": RunProxy.step,
     "reset": RunProxy.reset,
 }
+#: What a new run's weights (Start, Reset) change: the live blocks, and the names the old ones wrote.
+NEW_WEIGHTS_BLOCKS = (*views.LIVE_BLOCKS, "generated")
 TrainForm = Annotated[TrainRequest, Depends(form_model(TrainRequest, "train"))]
 LIVE_FIELDS = tuple(s.name for s in config_fields() if s.live)  # the fields that change the running run
 LiveForm = Annotated[ConfigPatch, Depends(form_model(ConfigPatch, "train", LIVE_FIELDS))]
@@ -69,9 +71,9 @@ def start(request: Request, body: TrainForm, service: ServiceDep, run: PageRunDe
     """Start a new run with the form's configuration."""
     with refusals("train", TRAIN_FIELDS):
         service.start(run, body.to_config(), body.dataset)
-    notes = views.slots("train", TRAIN_FIELDS)
+    notes = [*views.slots("train", TRAIN_FIELDS), *views.slots("generate", GEN_FIELDS)]
     url = new_url(request, urlstate.train_query(body))
-    return views.swaps_response(request, live(request, run), views.LIVE_BLOCKS, notes, url=url)
+    return views.swaps_response(request, live(request, run), NEW_WEIGHTS_BLOCKS, notes, url=url)
 
 
 @router.post("/train/{action}", dependencies=[PageControlDep])
@@ -84,6 +86,9 @@ def act(
     """Pause, resume, take one step, or reset the run."""
     with refusals("controls"):
         ACTIONS[action](run)
+    if action == "reset":  # the old weights' names and notes go with them
+        notes = [("err-controls", "", "ok"), *views.slots("generate", GEN_FIELDS)]
+        return views.swaps_response(request, live(request, run), NEW_WEIGHTS_BLOCKS, notes)
     return views.swaps_response(request, live(request, run), views.LIVE_BLOCKS)
 
 

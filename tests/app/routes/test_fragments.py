@@ -60,6 +60,8 @@ def test_controls_and_their_refusals(client: TestClient) -> None:
     assert "cannot pause" in partial(refused.text, "#err-controls")
     reset = client.post("/fragments/train/reset", headers=HX)
     assert '<dd data-testid="train-step">0</dd>' in reset.text
+    assert 'data-testid="generated-name"' not in partial(reset.text, "#generated")  # old names go
+    assert "Press <b>Generate</b>" in partial(reset.text, "#generated")
     assert client.post("/fragments/train/resume", headers=HX).status_code == 200
     assert client.post("/fragments/train/pause", headers=HX).status_code == 200
 
@@ -140,3 +142,16 @@ def test_uploads_from_the_page(client: TestClient) -> None:
     loaded = client.post("/fragments/checkpoint", files=good, headers=HX)
     assert loaded.status_code == 200 and "loaded step 0" in loaded.text
     assert partial(loaded.text, "#train-form")
+
+
+def test_every_answer_carries_the_runs_version_and_it_grows(client: TestClient) -> None:
+    """The page drops a swap older than what it shows (static/app.js): the versions must grow."""
+
+    def versions(html: str) -> tuple[int, int]:
+        found = re.findall(r'id="(controls|stats)"[^>]*data-version="(\d+)"', html)
+        by_block = dict(found)
+        return int(by_block["controls"]), int(by_block["stats"])
+
+    first = versions(client.post("/fragments/train/step", headers=HX).text)
+    second = versions(client.post("/fragments/train/step", headers=HX).text)
+    assert first[0] == first[1] and second[0] > first[0]

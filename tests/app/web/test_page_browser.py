@@ -75,6 +75,41 @@ def test_pause_step_resume_and_reset(page: Page) -> None:
     expect(by(page, "train-state")).to_have_text("running")
 
 
+def test_resume_right_after_typing_max_steps_leaves_the_page_showing_it_train(page: Page) -> None:
+    # The field's change (sent as focus leaves it) and Resume race; whichever answer or event
+    # lands last, the older state never overwrites the newer one.
+    for attempt in range(3):
+        by(page, "pause-button").click()
+        expect(by(page, "train-state")).to_have_text("paused")
+        by(page, "max-steps-input").fill(f"{9_000_000 + attempt}")
+        by(page, "resume-button").click()
+        expect(page.locator("#err-train-max_steps")).to_have_text(f"now {9_000_000 + attempt:,}")
+        expect(by(page, "train-state")).to_have_text("running")
+        expect(by(page, "pause-button")).to_be_enabled()
+        expect(by(page, "resume-button")).to_be_disabled()
+    by(page, "max-steps-input").fill("10000000")
+    by(page, "max-steps-input").press("Tab")
+    expect(page.locator("#err-train-max_steps")).to_have_text("now 10,000,000")
+
+
+def test_start_asks_before_it_throws_a_trained_run_away(page: Page) -> None:
+    by(page, "generate-button").click()
+    names = by(page, "generated-names").locator('[data-testid="generated-name"]')
+    expect(names).to_have_count(10)
+    page.once("dialog", lambda dialog: dialog.dismiss())  # refused: nothing changes
+    with page.expect_event("dialog") as asked:
+        by(page, "start-button").click()
+    assert "throws away this run" in asked.value.message
+    expect(by(page, "train-state")).to_have_text("running")
+    expect(names).to_have_count(10)
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_event("dialog"):
+        by(page, "start-button").click()
+    # a new run trains, and the page holds none of the old weights' names
+    expect(names).to_have_count(0)
+    expect(by(page, "train-state")).to_have_text("running")
+
+
 def test_changing_the_learning_rate_while_running_takes_effect(page: Page, live_server: LiveServer) -> None:
     lr = by(page, "lr-input")
     lr.fill("0.02")
@@ -109,6 +144,7 @@ def test_a_bad_value_shows_its_error_beside_the_field(page: Page) -> None:
     expect(page.locator("#err-generate-temperature")).to_have_text("")
 
     page.fill("#train-hidden_size", "0")
+    page.once("dialog", lambda dialog: dialog.accept())  # Start asks first: the run has trained
     by(page, "start-button").click()
     expect(page.locator("#err-train-hidden_size")).to_contain_text("at least 1")
     expect(by(page, "train-state")).to_have_text("running")  # the run goes on
