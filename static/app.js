@@ -87,7 +87,9 @@ document.addEventListener("htmx:config:request", (event) => {
   const page = document.querySelector("main[data-run]");
   if (!page) return;
   event.detail.ctx.request.headers["X-BPTT-Run"] = page.dataset.run;
-  const runToken = localStorage.getItem(RUN_TOKEN_KEY + page.dataset.run);
+  // A request about one of "My runs" carries that run's token; any other, the page's run's.
+  const about = event.target.closest ? event.target.closest("[data-run-id]") : null;
+  const runToken = localStorage.getItem(RUN_TOKEN_KEY + (about ? about.dataset.runId : page.dataset.run));
   if (runToken && !token) event.detail.ctx.request.headers.Authorization = `Bearer ${runToken}`;
 });
 

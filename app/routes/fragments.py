@@ -22,10 +22,8 @@ from starlette.datastructures import QueryParams, UploadFile
 from app.deps import HubDep, PageControlDep, PageRunDep, ServiceDep
 from app.http.limits import Upload, accepts
 from app.http.schemas import ConfigPatch, FieldError, GenerateRequest, TrainRequest
-from app.routes.runs import VISITOR_COOKIE, visitor_of
-from app.training import registry
 from app.training.proxy import RunProxy
-from app.web import templating, urlstate, views
+from app.web import urlstate, views
 from app.web.errors import FormError
 from app.web.forms import form_model, refusals
 from rnn_core.config import config_fields
@@ -182,26 +180,6 @@ async def checkpoint(request: Request, service: ServiceDep, run: PageRunDep) -> 
     note = ("err-checkpoint-file", f"loaded step {run.at_step:,}", "ok")
     blocks = (*views.LIVE_BLOCKS, "train_form")
     return views.swaps_response(request, context, blocks, [note])
-
-
-@router.post("/runs/new")
-def new_run(request: Request, body: TrainForm, service: ServiceDep) -> HTMLResponse:
-    """A run of the visitor's own with the form's configuration; the page keeps its token and goes there."""
-    visitor, new_visitor = visitor_of(request)
-    with refusals("train", TRAIN_FIELDS):
-        created = registry.create(service, body.to_config(), body.dataset, owner=visitor)
-    page = templating.env.get_template("partials/new_run.html")
-    response = HTMLResponse(page.render(run=created.run.run_id, token=created.token))
-    if new_visitor:
-        response.set_cookie(VISITOR_COOKIE, visitor, max_age=30 * 24 * 3600, httponly=True, samesite="lax")
-    return response
-
-
-@router.get("/runs/table", response_class=HTMLResponse)
-def runs_table(service: ServiceDep) -> HTMLResponse:
-    """The rows of /runs, fresh."""
-    rows = views.run_rows(service)
-    return HTMLResponse(templating.render("runs.html", "rows", {"rows": rows}))
 
 
 @router.get("/stream", response_class=EventSourceResponse)

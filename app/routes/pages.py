@@ -7,9 +7,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.deps import PathRunDep, ServiceDep
 from app.inspect.views import shell_view
+from app.routes.runs import VISITOR_COOKIE
 from app.training.proxy import RunProxy
 from app.training.service import TrainingService
 from app.web import templating, urlstate, views
+from app.web.runs import my_runs, run_rows
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -29,7 +31,11 @@ def run_page(request: Request, service: ServiceDep, run: PathRunDep) -> Response
 @router.get("/runs", response_class=HTMLResponse)
 def runs_page(request: Request, service: ServiceDep) -> Response:
     """Every run at a glance (templates/runs.html)."""
-    context = {"rows": views.run_rows(service), "control_locked": service.settings.control_token is not None}
+    context = {
+        "rows": run_rows(service),
+        "control_locked": service.settings.control_token is not None,
+        "visitor_runs": service.settings.visitor_runs,
+    }
     return templating.templates.TemplateResponse(request, "runs.html", context)
 
 
@@ -39,4 +45,5 @@ def _page(request: Request, service: TrainingService, run: RunProxy) -> Response
         service, run, urlstate.scale_of(query), urlstate.train_values(query), urlstate.gen_values(query)
     )
     context["inspect_shell"] = shell_view()
+    context["my_runs"] = my_runs(service, request.cookies.get(VISITOR_COOKIE))
     return templating.templates.TemplateResponse(request, views.PAGE, context)

@@ -108,7 +108,11 @@ def create(
 
 
 def forked(source: RunProxy, config: TrainConfig, changed: frozenset[str]) -> tuple[bytes, TrainConfig]:
-    """`source`'s checkpoint with the `changed` fields of `config` applied (shape fields refused)."""
+    """`source`'s checkpoint with the `changed` fields of `config` applied (shape fields refused).
+
+    A fork that could not take a step (its max_steps reached: the source finished) gets
+    as many steps again as the source had, so that it trains on.
+    """
     data, _ = source.checkpoint_file()
     ckpt = load_checkpoint(data)
     base = ckpt.config or source.config
@@ -119,6 +123,8 @@ def forked(source: RunProxy, config: TrainConfig, changed: frozenset[str]) -> tu
             )
     changes: dict[str, Any] = {name: getattr(config, name) for name in changed if name not in SHAPE_FIELDS}
     new = base.replace(**changes)
+    if new.max_steps <= ckpt.step:  # a finished run's fork gets a budget as large again, to train on
+        new = new.replace(max_steps=ckpt.step + base.max_steps)
     model = (
         ckpt.model if new.activation == ckpt.model.activation else ckpt.model.with_activation(new.activation)
     )

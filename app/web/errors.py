@@ -22,7 +22,15 @@ from app.web import views
 
 #: The page's own words for a refused control token, and the slot each form shows them in.
 PAGE_MISSING = "changing the run needs the control token: type it in the token field and press Use"
-TOKEN_SLOTS = {"/fragments/token": "token-note"}
+TOKEN_SLOTS = {"/fragments/token": "token-note", "/fragments/runs/visitors": "err-visitors"}
+
+
+def token_slot(path: str) -> str:
+    """Where the page shows a refused token: beside the control that sent it."""
+    parts = path.strip("/").split("/")
+    if len(parts) == 4 and parts[:2] == ["fragments", "runs"]:  # one of My runs: /{id}/label, /{id}/delete
+        return f"err-myrun-{parts[2]}"
+    return TOKEN_SLOTS.get(path, "err-controls")
 
 
 class FormError(Exception):
@@ -54,7 +62,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         return await http_error(request, exc)
     detail = str(exc.detail)
     text = PAGE_MISSING if detail == control.MISSING else f"{detail}: type the right one and press Use"
-    slot = TOKEN_SLOTS.get(request.url.path, "err-controls")
+    slot = token_slot(request.url.path)
     response = views.swaps_response(request, {}, notes=[(slot, text, "bad")], status_code=401)
     response.headers.update(dict(getattr(exc, "headers", None) or {}))
     return response

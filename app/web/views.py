@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from app.http.schemas import FieldError, GenerateRequest, TrainRequest
 from app.training.proxy import RunProxy
+from app.training.registry import MAX_LABEL
 from app.training.service import GeneratedName, TrainingService
 from app.training.states import allows
 from app.web import charts, templating
@@ -35,7 +36,12 @@ SWAPS = "partials/swaps.html"
 #: The blocks of the Train panel that live updates replace.
 LIVE_BLOCKS = ("controls", "stats", "chart", "samples")
 #: The id of the element each block renders (the target of its swap).
-TARGETS = {"train_form": "train-form", "dataset_select": "train-dataset"}
+TARGETS = {
+    "train_form": "train-form",
+    "dataset_select": "train-dataset",
+    "my_runs": "my-runs",
+    "rows": "runs-rows",
+}
 
 #: While a run trains, its chart is redrawn at most this often, however many pages stream
 #: it (the version changes every step); otherwise it is redrawn whenever the version moves.
@@ -84,7 +90,7 @@ def _plain(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(value)
 
 
-LIMITS = {"train": form_limits(TrainRequest), "generate": form_limits(GenerateRequest)}
+LIMITS = {"train": form_limits(TrainRequest), "generate": form_limits(GenerateRequest), "label": MAX_LABEL}
 
 
 def config_values(run: RunProxy) -> dict[str, str]:
@@ -166,9 +172,10 @@ def swaps_html(
     context: Mapping[str, Any],
     blocks: Iterable[str] = (),
     notes: Iterable[tuple[str, str, str]] = (),
+    template: str = PAGE,
 ) -> str:
-    """`<hx-partial>` envelopes: blocks replacing their elements, notes filling field slots."""
-    swaps = [(TARGETS.get(name, name), render(name, context)) for name in blocks]
+    """`<hx-partial>` envelopes: blocks (of `template`) replacing their elements, notes filling slots."""
+    swaps = [(TARGETS.get(name, name), templating.render(template, name, context)) for name in blocks]
     return templating.env.get_template(SWAPS).render(swaps=swaps, notes=list(notes))
 
 
@@ -198,48 +205,3 @@ def swaps_response(
     headers = {"HX-Replace-Url": url} if url else None
     html = swaps_html(context, blocks, notes)
     return HTMLResponse(html, status_code=status_code, headers=headers)
-
-
-SPARK_WIDTH, SPARK_HEIGHT, SPARK_POINTS = 120, 28, 60
-
-
-def run_rows(service: TrainingService) -> list[dict[str, Any]]:
-    """Every run as a row of /runs: its numbers, a sparkline of its train loss, what differs."""
-    default = service.default_config.to_dict()
-    rows = []
-    for run in service.listing():
-        status = run.status()
-        history = run.history()
-        losses = [p["train_loss"] for p in history if isinstance(p.get("train_loss"), float)]
-        vals = [
-            p["val_loss"]
-            for p in history
-            if isinstance(p.get("val_loss"), float) and math.isfinite(p["val_loss"])
-        ]
-        differs = {k: v for k, v in status["config"].items() if default.get(k) != v}
-        rows.append(
-            {
-                "id": run.run_id,
-                "label": run.meta.label or ("the class's run" if run.run_id == "default" else "(no label)"),
-                "status": status,
-                "best_val_loss": min(vals) if vals else None,
-                "spark": sparkline(losses[-SPARK_POINTS:]),
-                "differs": ", ".join(f"{k} {v}" for k, v in differs.items()) or "the default configuration",
-            }
-        )
-    return rows
-
-
-def sparkline(values: Sequence[float]) -> dict[str, Any]:
-    """The points of a small line of `values` (its box: SPARK_WIDTH x SPARK_HEIGHT)."""
-    finite = [v for v in values if math.isfinite(v)]
-    if len(finite) < 2:
-        return {"points": "", "width": SPARK_WIDTH, "height": SPARK_HEIGHT, "last": None}
-    lo, hi = min(finite), max(finite)
-    span = (hi - lo) or 1.0
-    step = SPARK_WIDTH / (len(finite) - 1)
-    points = " ".join(
-        f"{i * step:.1f},{SPARK_HEIGHT - 2 - (v - lo) / span * (SPARK_HEIGHT - 4):.1f}"
-        for i, v in enumerate(finite)
-    )
-    return {"points": points, "width": SPARK_WIDTH, "height": SPARK_HEIGHT, "last": finite[-1]}

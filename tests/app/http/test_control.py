@@ -65,7 +65,8 @@ def test_every_route_that_changes_the_run_is_guarded(client: TestClient) -> None
         "/fragments/runs/new",
     }
     guards = {check_control, check_path_run_control, check_page_control, require_teacher}
-    tested_elsewhere = {"/api/runs/pause-all", "/api/runs/visitors"}  # tests/app/routes/test_runs.py
+    # tests/app/routes/test_runs.py and test_run_fragments.py
+    tested_elsewhere = {"/api/runs/pause-all", "/api/runs/visitors", "/fragments/runs/visitors"}
     writes = [
         route
         for route in iter_route_contexts(client.app.routes)  # type: ignore[attr-defined]

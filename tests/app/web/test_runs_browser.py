@@ -44,3 +44,43 @@ def test_a_new_run_trains_on_its_own_page_beside_the_class_run(
     other.close()
     page.close()
     assert errors == [], errors
+
+
+def test_my_runs_label_rename_fork_and_delete_from_the_page(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(live_server.url + "/")
+    by(page, "new-run-label").fill("my tanh run")
+    page.select_option("#train-activation", "tanh")
+    by(page, "fork-run-button").click()  # a fork of the class's run, under tanh
+    page.wait_for_url("**/runs/*")
+    run_id = page.url.rsplit("/", 1)[1]
+    expect(by(page, "run-whose")).to_contain_text("my tanh run")
+    status = httpx.get(f"{live_server.url}/api/runs/{run_id}/status").json()
+    assert status["config"]["activation"] == "tanh" and status["step"] > 0  # it went on from the weights
+
+    mine = by(page, "my-runs").locator(f'[data-run-id="{run_id}"]')
+    expect(mine).to_contain_text("my tanh run")
+    mine.get_by_test_id("my-run-label").fill("renamed run")
+    mine.get_by_test_id("my-run-rename").click()
+    expect(by(page, "my-runs").locator(f'[data-run-id="{run_id}"] a')).to_have_text("renamed run")
+    labels = {r["id"]: r["label"] for r in httpx.get(f"{live_server.url}/api/runs").json()["runs"]}
+    assert labels[run_id] == "renamed run"
+
+    page.goto(live_server.url + "/runs")  # /runs follows the runs over one stream
+    row = by(page, "runs-table").locator(f'tr[data-run="{run_id}"]')
+    expect(row).to_contain_text("renamed run")
+    first = row.locator("td").nth(1).inner_text()
+    expect(row.locator("td").nth(1)).not_to_have_text(first, timeout=10_000)
+
+    page.goto(f"{live_server.url}/runs/{run_id}")
+    page.once("dialog", lambda dialog: dialog.accept())
+    by(page, "my-runs").locator(f'[data-run-id="{run_id}"]').get_by_test_id("my-run-delete").click()
+    page.wait_for_url(live_server.url + "/")  # its own page is gone: back to the class's run
+    assert httpx.get(f"{live_server.url}/api/runs/{run_id}/status").status_code == 404
+    expect(by(page, "my-runs").locator(f'[data-run-id="{run_id}"]')).to_have_count(0)
+    page.close()
+    assert errors == [], errors
