@@ -99,9 +99,17 @@ class Worker:
         run.message = spec.message
         if spec.checkpoint is None:
             trainer.evaluate()
-        level = min((s.used for s in self.slots.values()), default=0.0)
-        self.slots[spec.key] = _Slot(run, used=level, checkpoint_seconds=spec.checkpoint_seconds)
+        self.slots[spec.key] = _Slot(run, used=self._level(), checkpoint_seconds=spec.checkpoint_seconds)
         return run.status()
+
+    def _level(self) -> float:
+        """The worker time of the running run that has had least: where a run joining them starts.
+
+        A run that starts or comes back to training would otherwise be owed all the time it
+        spent paused, and take the worker from the others until it had it back.
+        """
+        running = [s.used for s in self.slots.values() if s.run.state is RunState.RUNNING]
+        return min(running, default=0.0)
 
     def _trainer_for(self, spec: RunSpec) -> tuple[Trainer, Dataset, RunState]:
         if spec.checkpoint is None:
@@ -124,6 +132,7 @@ class Worker:
         return slot.run.status()
 
     def _start(self, slot: _Slot, config: TrainConfig, dataset: Dataset) -> Status:
+        slot.used = max(slot.used, self._level())
         slot.run.start(new_trainer(config, dataset), dataset)
         return slot.run.status()
 
@@ -132,6 +141,7 @@ class Worker:
         return slot.run.status()
 
     def _resume(self, slot: _Slot) -> Status:
+        slot.used = max(slot.used, self._level())
         slot.run.resume()
         slot.due = 0.0
         return slot.run.status()

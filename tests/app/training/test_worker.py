@@ -53,6 +53,23 @@ def test_runs_share_the_worker_by_time_not_by_steps() -> None:
     assert small.run.trainer.step > 2 * large.run.trainer.step  # the large run costs more a step
 
 
+def test_a_run_that_comes_back_shares_from_then_on_instead_of_taking_back_its_pause() -> None:
+    worker = Worker(Outbox())
+    for key in ("early", "late"):
+        worker.open(spec(key))
+    worker.handle("early", "resume")
+    for _ in range(20):
+        worker.work(0.02)  # "early" trains alone for about 0.4 s of worker time
+    worker.handle("late", "resume")
+    early, late = worker.slots["early"], worker.slots["late"]
+    assert late.used >= early.used  # it joins where the running run is, owed nothing
+    before = early.run.trainer.step, late.run.trainer.step
+    for _ in range(20):
+        worker.work(0.02)
+    gained = early.run.trainer.step - before[0], late.run.trainer.step - before[1]
+    assert min(gained) / max(gained) > 0.6, gained  # from now on they share; neither starves
+
+
 def test_a_paced_run_takes_its_steps_no_faster_than_its_pace() -> None:
     worker = Worker(Outbox())
     worker.open(spec("paced", steps_per_second=40.0))
