@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from app.http import errors as http_errors
 from app.http.control import document_control, exposure_warning
 from app.http.limits import BodyLimitMiddleware
-from app.routes import api, events, fragments, inspect, learn, pages, run_fragments, runs
+from app.routes import api, compare, events, fragments, inspect, learn, pages, run_fragments, runs
 from app.settings import DEFAULT_TRAIN, Settings, get_settings
 from app.training.events import EventHub
 from app.training.executor import Executor, start_executor
@@ -110,7 +110,7 @@ def create_app(
     app.add_middleware(GZipMiddleware, minimum_size=1000)  # never the event stream (Starlette skips it)
     http_errors.install(app)
     page_errors.install(app)
-    for module in (pages, fragments, run_fragments, api, runs, events, inspect, learn):
+    for module in (pages, compare, fragments, run_fragments, api, runs, events, inspect, learn):
         app.include_router(module.router)
     app.include_router(api.run_router)
     document_control(app, settings)

@@ -115,3 +115,14 @@ document.addEventListener("DOMContentLoaded", () => {
   const note = document.getElementById("token-note");
   if (note && sessionStorage.getItem(TOKEN_KEY)) note.textContent = "a token is kept for this tab";
 });
+
+// /runs: the runs ticked for Compare stay ticked when the table is redrawn from the event stream.
+const TICKED = new Set();
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  if (!box.matches || !box.matches('[data-testid="compare-tick"]')) return;
+  if (box.checked) TICKED.add(box.value); else TICKED.delete(box.value);
+});
+document.addEventListener("htmx:after:swap", () => {
+  for (const box of document.querySelectorAll('[data-testid="compare-tick"]')) box.checked = TICKED.has(box.value);
+});

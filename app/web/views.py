@@ -41,6 +41,7 @@ TARGETS = {
     "dataset_select": "train-dataset",
     "my_runs": "my-runs",
     "rows": "runs-rows",
+    "compare_live": "compare-live",
 }
 
 #: While a run trains, its chart is redrawn at most this often, however many pages stream

@@ -84,3 +84,32 @@ def test_my_runs_label_rename_fork_and_delete_from_the_page(
     expect(by(page, "my-runs").locator(f'[data-run-id="{run_id}"]')).to_have_count(0)
     page.close()
     assert errors == [], errors
+
+
+def test_ticked_runs_open_side_by_side_and_follow_training(browser: Browser, live_server: LiveServer) -> None:
+    made = httpx.post(f"{live_server.url}/api/runs", json={"activation": "tanh", "eval_every": 20})
+    assert made.status_code == 201, made.text
+    other = made.json()["id"]
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(live_server.url + "/runs")
+    table = by(page, "runs-table")
+    table.locator('tr[data-run="default"]').get_by_test_id("compare-tick").check()
+    first_step = table.locator(f'tr[data-run="{other}"] td').nth(2).inner_text()
+    expect(table.locator(f'tr[data-run="{other}"] td').nth(2)).not_to_have_text(first_step, timeout=10_000)
+    expect(
+        table.locator('tr[data-run="default"]').get_by_test_id("compare-tick")
+    ).to_be_checked()  # redrawn, kept
+    table.locator(f'tr[data-run="{other}"]').get_by_test_id("compare-tick").check()
+    by(page, "compare-button").click()
+    page.wait_for_url("**/compare?*")
+    expect(by(page, "compare-chart")).to_be_visible()
+    rows = by(page, "compare-table").locator("tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(1).get_by_test_id("compare-differs")).to_contain_text("activation tanh")
+    step = by(page, "compare-table").locator(f'tr[data-run="{other}"]').get_by_test_id("compare-step")
+    before = step.inner_text()
+    expect(step).not_to_have_text(before, timeout=10_000)  # it follows the runs over the stream
+    page.close()
+    assert errors == [], errors

@@ -59,10 +59,10 @@ def test_axe_finds_nothing_serious_on_the_page_and_an_inspected_name(
     by(tab, "generate-button").click()
     expect(by(tab, "generated-names").locator("li").first).to_be_visible(timeout=10_000)
     assert serious_violations(tab) == [], "an inspected name, names generated"
-    for path in ("/runs",):
+    for path in ("/runs", "/compare?runs=default"):
         response = tab.goto(live_server.url + path)
-        if response is not None and response.ok:  # the run list, where it exists
-            assert serious_violations(tab) == [], path
+        assert response is not None and response.ok, path
+        assert serious_violations(tab) == [], path
 
 
 @pytest.mark.parametrize("screen", SCREENS)
@@ -78,6 +78,14 @@ def test_tablet_and_phone_scroll_only_down(browser: Browser, live_server: LiveSe
         ):
             opened(page, live_server.url + url)
             page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(RESULTS / f"{screen}-{view}.png"), full_page=True)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, (screen, view)
+            assert page.evaluate(SMALL_CONTROLS) == [], (screen, view)
+            assert page.evaluate(OVERLAPS) == [], (screen, view)
+            assert serious_violations(page, open_details=False) == [], (screen, view)
+        for view, url in (("runs", "/runs"), ("compare", "/compare?runs=default")):
+            page.goto(live_server.url + url)
             page.wait_for_timeout(300)
             page.screenshot(path=str(RESULTS / f"{screen}-{view}.png"), full_page=True)
             assert page.evaluate("document.documentElement.scrollWidth") <= width, (screen, view)
