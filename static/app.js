@@ -97,6 +97,14 @@ document.addEventListener("htmx:config:request", (event) => {
 // localStorage (losing it leaves the run watch-only) and the browser goes to the run's page.
 const RUN_TOKEN_KEY = "bptt-lab-run-token:";
 document.addEventListener("htmx:after:swap", () => {
+  const experiment = document.querySelector("[data-preset-runs]");
+  if (experiment) {
+    for (const [run, token] of Object.entries(JSON.parse(experiment.dataset.presetRuns))) {
+      localStorage.setItem(RUN_TOKEN_KEY + run, token);
+    }
+    window.location.assign(experiment.dataset.compare);
+    return;
+  }
   const made = document.querySelector("[data-new-run]");
   if (!made) return;
   localStorage.setItem(RUN_TOKEN_KEY + made.dataset.newRun, made.dataset.token);

@@ -70,6 +70,7 @@ def compare_page(request: Request, service: ServiceDep) -> Response:
     runs = ",".join(request.query_params.getlist("runs"))
     try:
         context = compare_context(service, run_ids(runs, service))
+        context["preset"] = request.query_params.get("preset", "")
     except HTTPException as exc:
         context = {"problem": exc.detail, "most": MAX_COMPARED}
         return templating.templates.TemplateResponse(request, PAGE, context, status_code=exc.status_code)

@@ -6,6 +6,7 @@
     POST /fragments/runs/{id}/label       rename one of them (its token, or the teacher's)
     POST /fragments/runs/{id}/delete      delete one of them (the same)
     POST /fragments/runs/visitors         the teacher closes or opens visitor runs (/runs)
+    POST /fragments/runs/presets/{name}   a one-click experiment: its runs, then their comparison
     GET  /fragments/runs/stream           /runs's rows, following every run over one event stream
 
 Refusals land beside their fields, as everywhere on the page (app/web/forms.py): a train
@@ -15,6 +16,7 @@ field's beside the Train form's field, a label's beside the label.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterable
 from typing import Annotated
@@ -29,6 +31,7 @@ from app.http.runs_auth import is_teacher
 from app.http.schemas import FieldError, TrainRequest
 from app.routes.runs import VISITOR_COOKIE, require_teacher, visitor_of
 from app.training import registry
+from app.training.presets import PRESETS, make_preset
 from app.training.service import TrainingService
 from app.training.states import RefusedError
 from app.web import templating, views
@@ -43,6 +46,7 @@ NEW_RUN_FIELDS = ("label", "fork")
 TrainForm = Annotated[TrainRequest, Depends(form_model(TrainRequest, "train"))]
 ROWS_PERIOD = 1.0  # seconds: /runs's rows are redrawn at most this often, however busy the runs
 RUNS = "runs.html"
+PRESETS_TEMPLATE = "partials/presets.html"
 CLOSED = "the teacher has closed visitor runs for now: watch the class's run, or ask the teacher"
 
 
@@ -95,6 +99,26 @@ def new_run(
         )
     page = templating.env.get_template("partials/new_run.html")
     response = HTMLResponse(page.render(run=created.run.run_id, token=created.token))
+    if new_visitor:
+        response.set_cookie(VISITOR_COOKIE, visitor, max_age=30 * 24 * 3600, httponly=True, samesite="lax")
+    return response
+
+
+@router.post("/presets/{name}", include_in_schema=False)
+def preset(request: Request, name: str, service: ServiceDep, settings: SettingsDep) -> HTMLResponse:
+    """A one-click experiment: its runs, made for the visitor, then the comparison of them."""
+    if name not in PRESETS:
+        message = f"there is no experiment {name!r}: pick one of {', '.join(PRESETS)}"
+        raise FormError("presets", (), [FieldError(field="body", message=message)], 404)
+    if not settings.visitor_runs and not teacher_asks(request, settings):
+        raise FormError("presets", (), [FieldError(field="body", message=CLOSED)], 403)
+    visitor, new_visitor = visitor_of(request)
+    owner = None if teacher_asks(request, settings) else visitor
+    with refusals("presets"):
+        made = make_preset(service, name, owner)
+    ids = ",".join(run_id for run_id, _ in made.runs)
+    context = {"tokens": json.dumps(dict(made.runs)), "url": f"/compare?runs={ids}&preset={name}"}
+    response = HTMLResponse(templating.render(PRESETS_TEMPLATE, "made", context))
     if new_visitor:
         response.set_cookie(VISITOR_COOKIE, visitor, max_age=30 * 24 * 3600, httponly=True, samesite="lax")
     return response

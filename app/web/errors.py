@@ -28,7 +28,8 @@ TOKEN_SLOTS = {"/fragments/token": "token-note", "/fragments/runs/visitors": "er
 def token_slot(path: str) -> str:
     """Where the page shows a refused token: beside the control that sent it."""
     parts = path.strip("/").split("/")
-    if len(parts) == 4 and parts[:2] == ["fragments", "runs"]:  # one of My runs: /{id}/label, /{id}/delete
+    # one of My runs: /fragments/runs/{id}/label or /delete
+    if len(parts) == 4 and parts[:2] == ["fragments", "runs"] and parts[3] in ("label", "delete"):
         return f"err-myrun-{parts[2]}"
     return TOKEN_SLOTS.get(path, "err-controls")
 

@@ -21,6 +21,7 @@ from markupsafe import Markup
 from pydantic import BaseModel
 
 from app.http.schemas import FieldError, GenerateRequest, TrainRequest
+from app.training.presets import PRESETS
 from app.training.proxy import RunProxy
 from app.training.registry import MAX_LABEL
 from app.training.service import GeneratedName, TrainingService
@@ -134,6 +135,7 @@ def page_context(
         "choices": {"activation": activation_names(), "optimizer": tuple(OPTIMIZERS)},
         "limits": LIMITS,
         "control_locked": service.settings.control_token is not None,
+        "presets": list(PRESETS.values()),
     }
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -116,3 +118,33 @@ def test_the_teacher_closes_and_opens_visitor_runs_from_the_runs_page(teacher_cl
     assert 'data-testid="open-visitor-runs"' in client.get("/runs").text
     client.post("/fragments/runs/visitors", data={"open": "true"}, headers=teacher)
     made_run(client)
+
+
+def test_a_preset_makes_its_runs_for_the_visitor_and_opens_their_comparison(client: TestClient) -> None:
+    response = client.post("/fragments/runs/presets/activations", headers=HX)
+    assert response.status_code == 200, response.text
+    made = re.search(r'data-preset-runs="([^"]+)" data-compare="([^"]+)"', response.text)
+    assert made
+    tokens = json.loads(unescape(made.group(1)))
+    url = unescape(made.group(2))
+    assert url == f"/compare?runs={','.join(tokens)}&preset=activations"
+    activations = [client.get(f"/api/runs/{i}/status").json()["config"]["activation"] for i in tokens]
+    assert activations == ["sigmoid", "tanh", "relu"]
+    assert sorted(my_run_ids(client)) == sorted(tokens)  # the visitor's own runs
+    page = client.get(url)
+    assert page.status_code == 200 and 'data-testid="preset-look"' in page.text
+    assert len(re.findall(r'<tr data-run="', page.text)) == 3
+
+
+def test_an_unknown_preset_or_a_full_quota_is_refused_and_makes_nothing(
+    tmp_path: Path, local_pool: LocalPool
+) -> None:
+    settings = make_settings(tmp_path / "runs", max_runs_per_client=4)
+    with TestClient(create_app(settings, executor=local_pool)) as client:
+        unknown = client.post("/fragments/runs/presets/nope", headers=HX)
+        assert unknown.status_code == 404 and "no experiment" in partial(unknown.text, "#err-presets")
+        made_run(client)
+        made_run(client)
+        full = client.post("/fragments/runs/presets/activations", headers=HX)
+        assert full.status_code == 429 and "delete some of yours" in partial(full.text, "#err-presets")
+        assert len(my_run_ids(client)) == 2  # nothing half made
