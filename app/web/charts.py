@@ -3,7 +3,8 @@
 The chart plots J per character (Eq. 3.2 summed by Eq. 3.3, divided by the
 steps) against the training step: each series raw and faint, with an
 exponential moving average drawn over it; train and validation; a linear or
-log y axis; the loss of guessing uniformly (ln V) as a dashed line. Hover bands
+log y axis; the loss of guessing uniformly (ln V) as a dashed line; the lowest
+validation loss so far ringed (the weights a keep_best run ends with). Hover bands
 carry the exact values in `<title>`, so a person can read them and a test can
 parse them. Colours come from CSS classes (static/app.css); the scales, ticks
 and polylines from app/web/svg.py.
@@ -147,6 +148,8 @@ class LossChart:
     bands: tuple[Band, ...] = ()
     legend: tuple[LegendItem, ...] = ()
     legend_y: float = 0.0
+    best: Point | None = None  # where the lowest validation loss is drawn
+    best_text: str = ""  # "J at step N"
 
 
 def loss_chart(
@@ -168,6 +171,7 @@ def loss_chart(
     if not train:
         return empty
     train_ema, val_ema = smoothed(train, 0.9), smoothed(val, 0.6)
+    best = min(val, key=lambda p: (p[1], p[0])) if val else None  # the lowest validation loss
     values = [v for _, v in train + val]
     lo = min(values)
     hi = max([v for _, v in train_ema + val] + ([uniform] if uniform else []))
@@ -203,6 +207,8 @@ def loss_chart(
             for i, (css, label) in enumerate(LEGEND)
         ),
         legend_y=frame.bottom - 8,
+        best=(round(x(best[0]), 1), round(y(best[1]), 1)) if best else None,
+        best_text=f"{best[1]:.4f} at step {best[0]:,.0f}" if best else "",
     )
 
 

@@ -27,6 +27,7 @@ from app.training.registry import MAX_LABEL
 from app.training.service import GeneratedName, TrainingService
 from app.training.states import allows
 from app.web import charts, templating
+from app.web.grad_chart import grad_chart_svg
 from rnn_core.activations import activation_names
 from rnn_core.optim import OPTIMIZERS
 
@@ -52,7 +53,8 @@ _chart_cache: dict[tuple[int, str], tuple[Markup, int, float]] = {}
 
 
 def chart_svg(run: RunProxy, scale: str) -> Markup:
-    """The loss chart of `run` at `scale`, shared by every stream and request that wants it."""
+    """The loss chart of `run` at `scale` ("grad": the gradient-norm chart under it), shared by
+    every stream and request that wants it."""
     key, now = (id(run), scale), time.monotonic()
     cached = _chart_cache.get(key)
     if cached is not None:
@@ -61,7 +63,13 @@ def chart_svg(run: RunProxy, scale: str) -> Markup:
             return svg
     if len(_chart_cache) > 8:
         _chart_cache.clear()
-    svg = Markup(charts.loss_chart_svg(run.history(), scale, run.uniform_loss))
+    history = run.history()
+    drawn = (
+        grad_chart_svg(history)
+        if scale == "grad"
+        else charts.loss_chart_svg(history, scale, run.uniform_loss)
+    )
+    svg = Markup(drawn)
     _chart_cache[key] = (svg, run.version, now)
     return svg
 
@@ -110,6 +118,7 @@ def live_context(run: RunProxy, scale: str) -> dict[str, Any]:
         "status": status,
         "allowed": allows(status["state"]),
         "chart": chart_svg(run, scale),
+        "grad_chart": chart_svg(run, "grad"),
         "scale": scale,
         "samples": list(run.samples),
         "stream_url": f"/fragments/stream?scale={scale}"
