@@ -63,6 +63,7 @@ def test_every_route_that_changes_the_run_is_guarded(client: TestClient) -> None
         "/api/runs/{run_id}/generate",
         "/api/runs",
         "/fragments/runs/new",
+        "/fragments/runs/presets/{name}",
     }
     guards = {check_control, check_path_run_control, check_page_control, require_teacher}
     # tests/app/routes/test_runs.py and test_run_fragments.py
