@@ -16,6 +16,9 @@ forward + backward + Adam update per batch, on one core and one thread:
 
 Repetitions are interleaved (A B C D E A B C D E ...) so that noise from other
 work on the machine hits every contender alike; the figures are medians. Then
+truncated BPTT against full BPTT: the same rnn_core training step with
+truncation K = 1, 3, 10 (each J(t) reaching back K steps), interleaved with the
+full step the same way, its cost printed as a ratio to the full step's. Then
 a profile of one rnn_core training step, phase by phase (profile_step.py).
 Torch and JAX are optional (the `bench` extra); without them their rows are
 skipped and said to be.
@@ -79,16 +82,48 @@ TARGETS = (
 )
 
 
-def rnn_core_contender(model: RNN, batches: list[Seqs], key: str) -> Contender:
+#: The truncations timed against full BPTT.
+TRUNCATIONS = (1, 3, 10)
+
+
+def rnn_core_contender(model: RNN, batches: list[Seqs], key: str, truncation: int | None = None) -> Contender:
     """As the trainer does it: the names laid out once (a Corpus), each batch packed from it."""
     opt = Adam(model.params, lr=LR, beta1=BETAS[0], beta2=BETAS[1], eps=EPS)
     picks = as_trainer_batches(batches, model.start_id, model.end_id)
 
     def step(i: int) -> None:
-        _, grads = model.loss_and_grads(picks[i])
+        _, grads = model.loss_and_grads(picks[i], truncation=truncation)
         opt.step(grads)
 
-    return Contender(key, "rnn_core", model.activation, step)
+    label = "rnn_core" if truncation is None else f"rnn_core, K = {truncation}"
+    return Contender(key, label, model.activation, step)
+
+
+def truncation_report(
+    sig: RNN, batches: list[Seqs], chars: list[int], rounds: int, seconds: float
+) -> list[str]:
+    """Truncated BPTT's training step against the full one, interleaved, as cost ratios."""
+    full = rnn_core_contender(sig.copy(), batches, "full")
+    cut = [rnn_core_contender(sig.copy(), batches, f"K{K}", truncation=K) for K in TRUNCATIONS]
+    run_interleaved([full, *cut], chars, rounds, seconds)
+    mean_T = statistics.fmean(max(len(s) for s in b) + 1 for b in batches)
+    lines = [
+        "truncated BPTT against full BPTT (rnn_core, sigmoid; forward + backward + Adam;"
+        f" T_max {mean_T:.1f} on average):",
+        f"  {'':<22}{'chars/s':>10}{'ms/batch':>10}   cost / full BPTT [quartiles]",
+    ]
+    for c in (full, *cut):
+        med = statistics.median(c.rates)
+        row = f"  {c.label:<22}{med:>10,.0f}{statistics.fmean(chars) / med * 1e3:>10.2f}"
+        if c is not full:
+            ratio, lo, hi = paired_ratio(full, c)  # full / truncated throughput = cost ratio
+            row += f"   {ratio:>5.2f}x  [{lo:.2f} .. {hi:.2f}]"
+        lines.append(row)
+    lines.append("  (K = 1 needs no backward loop; K > 1 carries K - 1 gammas per name through it,")
+    lines.append(
+        "   K - 1 times the products of Eq. 6.2: truncation changes the gradient here; it saves no work)"
+    )
+    return lines
 
 
 def check_agreement(
@@ -174,6 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-torch", action="store_true", help="skip the torch contenders")
     ap.add_argument("--no-jax", action="store_true", help="skip the JAX contender")
     ap.add_argument("--no-profile", action="store_true", help="skip the profile of a training step")
+    ap.add_argument("--no-truncation", action="store_true", help="skip truncated BPTT against full")
     ap.add_argument("--cpu", help="the CPU to pin the process to (default: the highest allowed)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -282,6 +318,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  rnn_core achieved (sigmoid):                                {core_rate / 1e9:>8.2f} GFLOP/s")
     med, lo, hi = paired_ratio(by_key["core_sig"], gemm)
     print(f"  fraction of the matmul roofline reached: {med:.0%}  [{lo:.0%} .. {hi:.0%}]")
+
+    if not args.no_truncation:
+        print()
+        print("\n".join(truncation_report(sig, batches, chars, args.rounds, args.chunk_seconds)))
 
     if not args.no_profile:
         model = sig.copy()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypedDict, Unpack, cast
@@ -21,6 +22,7 @@ from typing import IO, Any, TypedDict, Unpack, cast
 import numpy as np
 
 from .checkpoint_format import (
+    BEST_PREFIX,
     FORMAT,
     FORMAT_VERSION,
     MAX_UNPACKED_BYTES,
@@ -61,6 +63,7 @@ class Checkpoint:
     rng_state: dict[str, Any] | None = None  # a numpy bit generator's `.state`
     history: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    best_params: dict[str, np.ndarray] | None = None  # the weights of the best validation loss, if stored
 
 
 class RunState(TypedDict, total=False):
@@ -73,6 +76,7 @@ class RunState(TypedDict, total=False):
     rng_state: dict[str, Any] | None  # a numpy bit generator's `.state` (JSON-ready)
     history: list[dict[str, Any]] | None  # loss points, as `Trainer.history`
     extra: dict[str, Any] | None  # anything else JSON-ready
+    best_params: Mapping[str, np.ndarray] | None  # the best validation loss's weights, like `model.params`
 
 
 # --------------------------------------------------------------------- writing
@@ -90,6 +94,15 @@ def checkpoint_bytes(model: RNN, vocab: Vocab, **state: Unpack[RunState]) -> byt
         if not np.all(np.isfinite(arr)):
             raise CheckpointError(f"refusing to save: {name} holds non-finite values")
         arrays[PARAM_PREFIX + name] = arr
+    best_params = state.get("best_params")
+    if best_params is not None:
+        for name, arr in model.params.items():
+            best = np.asarray(best_params[name], dtype=arr.dtype)
+            if best.shape != arr.shape or not np.all(np.isfinite(best)):
+                raise CheckpointError(
+                    f"refusing to save: the best weights' {name} is not a finite {arr.shape}"
+                )
+            arrays[BEST_PREFIX + name] = best
     optimizer_state = state.get("optimizer_state")
     config = state.get("config")
     optimizer_meta = None
@@ -135,7 +148,7 @@ def save_checkpoint(
     """Write a checkpoint to `path` atomically (or into an open binary file).
 
     `state` holds the run's keywords (see `RunState`; all optional): config,
-    step, epoch, optimizer_state, rng_state, history, extra. A path is written
+    step, epoch, optimizer_state, rng_state, history, extra, best_params. A path is written
     through a temporary file in the same folder, flushed and fsync'ed, then
     renamed over the target, and the folder is fsync'ed: a crash leaves either
     the old file or the new one, never a torn one.
@@ -189,4 +202,5 @@ def _build(plan: dict[str, Any]) -> Checkpoint:
         rng_state=plan["rng_state"],
         history=plan["history"],
         extra=plan["extra"],
+        best_params=plan["best_params"],
     )

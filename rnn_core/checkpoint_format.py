@@ -4,6 +4,7 @@ A checkpoint is one `.npz` archive:
 
     param.W_h, param.W_x, param.b1, param.U, param.b2    the model's arrays
     optim.<slot>.<param>                                   optimizer arrays (e.g. optim.m.W_h)
+    best.W_h, best.W_x, best.b1, best.U, best.b2           optional: the best validation loss's weights
     meta                                                   uint8 array: UTF-8 JSON metadata
 
 The metadata holds the format name and version, the model's shape (vocab size,
@@ -38,6 +39,7 @@ FORMAT_VERSION = 1
 META_KEY = "meta"
 PARAM_PREFIX = "param."
 OPTIM_PREFIX = "optim."
+BEST_PREFIX = "best."
 
 
 class CheckpointError(ValueError):
@@ -147,6 +149,13 @@ def validate_archive(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> dic
         raise CheckpointError(f"checkpoint step {step} / epoch {epoch} must not be negative")
 
     optimizer_state, used = _validate_optimizer(meta.get("optimizer"), arrays, dtype, V, D_h)
+    best_params = None
+    if any(key.startswith(BEST_PREFIX) for key in arrays):  # all five or none
+        best_params = {
+            name: _checked_array(arrays, BEST_PREFIX + name, want, dtype, V, D_h)
+            for name, want in expected.items()
+        }
+        used |= {BEST_PREFIX + name for name in expected}
     unexpected = sorted(set(arrays) - used - {PARAM_PREFIX + n for n in PARAM_NAMES})
     if unexpected:
         raise CheckpointError(f"checkpoint holds unexpected array(s): {', '.join(unexpected)}")
@@ -170,6 +179,7 @@ def validate_archive(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> dic
         "rng_state": rng_state,
         "history": history,
         "extra": extra,
+        "best_params": best_params,
     }
 
 
@@ -256,7 +266,7 @@ def _validate_history(history: Any) -> list[dict[str, Any]]:
         if not isinstance(point, dict) or not _is_int(point.get("step")):
             raise CheckpointError(f"checkpoint history point {i} has no integer 'step'")
         for key, value in point.items():
-            if value is not None and not _is_real(value):
+            if value is not None and not isinstance(value, bool) and not _is_real(value):
                 raise CheckpointError(f"checkpoint history point {i} has a bad {key!r}: {value!r}")
     return history
 

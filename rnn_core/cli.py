@@ -140,6 +140,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 130
     if trainer.history and "val_loss" not in trainer.history[-1]:
         trainer.evaluate()
+    if trainer.holds_best and trainer.best_step != trainer.step:
+        print(f"kept the best weights: step {trainer.best_step}, val {trainer.best_val_loss:.4f}")
     if args.checkpoint is not None:
         trainer.save(args.checkpoint)
         print(f"saved {args.checkpoint} at step {trainer.step}")
@@ -265,7 +267,7 @@ def _add_config_args(parser: argparse.ArgumentParser) -> None:
             flags.insert(0, "--steps")
         if spec.name == "learning_rate":
             flags.append("--lr")
-        convert: Callable[[str], Any] = _optional_float if spec.optional else _PARSERS[spec.kind]
+        convert = _optional(_PARSERS[spec.kind]) if spec.optional else _PARSERS[spec.kind]
         choices = spec.bounds.choices
         parser.add_argument(
             *flags,
@@ -273,7 +275,7 @@ def _add_config_args(parser: argparse.ArgumentParser) -> None:
             type=convert,
             default=None,
             choices=choices,
-            metavar=None if choices else {int: "N", str: "NAME"}.get(spec.kind, "X"),
+            metavar=None if choices else {int: "N", str: "NAME", bool: "BOOL"}.get(spec.kind, "X"),
             help=f"{spec.help} (default {spec.default})",
         )
 
@@ -290,7 +292,7 @@ def _given_config(args: argparse.Namespace) -> dict[str, Any]:
     return given
 
 
-_NONE = object()  # the parsed value of "--clip-value none"
+_NONE = object()  # the parsed value of "--clip-value none", "--truncation none"
 
 
 def _flag(text: str) -> bool:
@@ -311,10 +313,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _optional_float(text: str) -> Any:
-    if text.strip().lower() in ("none", "off"):
-        return _NONE
-    return float(text)
+def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A parser that also reads "none" or "off" (the field switched off)."""
+
+    def parse_or_none(text: str) -> Any:
+        if text.strip().lower() in ("none", "off"):
+            return _NONE
+        return parse(text)
+
+    parse_or_none.__name__ = getattr(parse, "__name__", "value")  # argparse names it in errors
+    return parse_or_none
 
 
 def _load_model(args: argparse.Namespace) -> tuple[RNN, Vocab]:

@@ -76,6 +76,9 @@ class TrainConfig:
     activation: str = setting(
         "sigmoid", "sigma of Eq. 1.2 (sigmoid is the seed's)", choices=activation_names()
     )
+    w_h_init_norm: float | None = setting(
+        None, "||W_h||_2 at init, W_h's largest singular value; none: 1/sqrt(D_h) noise", gt=0, le=10
+    )
     optimizer: str = setting(
         "adam", "the update rule; Adam learns fastest on names", choices=tuple(OPTIMIZERS)
     )
@@ -88,6 +91,9 @@ class TrainConfig:
     clip_norm: float | None = setting(
         None, "clip the global L2 norm of all gradients; none: off", gt=0, le=1e4
     )
+    truncation: int | None = setting(
+        None, "truncated BPTT: each J(t) reaches back K steps (1: only its own); none: full", ge=1
+    )
     seed: int = setting(
         0, "one seed for the weights, the train/val split and the batch order", ge=0, le=SEED_MAX
     )
@@ -98,6 +104,7 @@ class TrainConfig:
     max_steps: int = setting(
         10_000, "the run is finished after this many steps", ge=1, le=10_000_000, live=True
     )
+    keep_best: bool = setting(True, "a finished run holds the weights of its best validation loss")
     history_limit: int = setting(1_000, "loss-history points kept (downsampled beyond)", ge=10, le=2_000)
     steps_per_second: float | None = setting(
         None, "pace: at most this many steps a second; none: as fast as it goes", ge=0.1, le=10_000, live=True

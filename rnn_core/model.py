@@ -9,7 +9,8 @@
 
 Rows hold one (name, step) each (see ``batching``), so a vector of the seed is
 a row here and ``W_h h`` becomes ``h @ W_h.T``. The only Python loops are over
-time steps: once forward through Eq. 1.1-1.2, once backward through Eq. 6.2.
+time steps: once forward through Eq. 1.1-1.2, once backward through Eq. 6.2
+(truncated BPTT carries a band of gammas through that same loop: ``truncation``).
 Each step of them is one product and two element-wise calls (``Cell``: the
 sigmoid runs as a tanh); everything else is a handful of calls over all rows.
 The output layer works on theta laid out (V, N), a column per row, so that the
@@ -24,6 +25,7 @@ feeds its own draws back in, runs the same per-step pieces (``Cell``) itself.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -34,6 +36,7 @@ from .activations import Activation, get_activation
 from .arrays import FRESH, FloatArray, Scratch, thread_scratch
 from .batching import Batch
 from .cell import Cell, softmax
+from .truncation import backprop_band, check_truncation
 
 __all__ = ["PARAM_NAMES", "RNN", "Cell", "Forward", "softmax"]
 
@@ -62,7 +65,14 @@ class RNN:
         activation: str = "sigmoid",
         seed: int | None = 0,
         dtype: npt.DTypeLike = "float64",
+        W_h_norm: float | None = None,
     ) -> None:
+        """Random weights drawn from ``seed``; biases zero.
+
+        ``W_h_norm``, if given, scales the random W_h so that its spectral norm
+        ||W_h||_2 (its largest singular value) is exactly that: below 1 with a
+        sigmoid or tanh, the gammas of Eq. 6.2 shrink step by step; well above, they may grow.
+        """
         if int(vocab_size) < 2:
             raise ValueError(f"vocab_size must be at least 2 (got {vocab_size})")
         if int(hidden_size) < 1:
@@ -76,7 +86,12 @@ class RNN:
         rng = np.random.default_rng(seed)
         # Scaled so that W_h h and U h start with unit-order variance whatever D_h is.
         scale = 1.0 / np.sqrt(D_h)
-        self.W_h: FloatArray = (rng.standard_normal((D_h, D_h)) * scale).astype(self.dtype)
+        W_h = rng.standard_normal((D_h, D_h)) * scale
+        if W_h_norm is not None:
+            if not (math.isfinite(W_h_norm) and W_h_norm > 0):
+                raise ValueError(f"W_h_norm must be a finite number greater than 0 (got {W_h_norm})")
+            W_h *= W_h_norm / np.linalg.norm(W_h, 2)  # ||W_h||_2, the largest singular value
+        self.W_h: FloatArray = W_h.astype(self.dtype)
         self.W_x: FloatArray = (rng.standard_normal((D_h, V)) * 0.1).astype(self.dtype)
         self.b1: FloatArray = np.zeros(D_h, dtype=self.dtype)
         self.U: FloatArray = (rng.standard_normal((V, D_h)) * scale).astype(self.dtype)
@@ -237,16 +252,24 @@ class RNN:
         return self.forward(seqs).loss
 
     # ----------------------------------------------------------------- backward
-    def backward(self, fw: Forward) -> dict[str, FloatArray]:
+    def backward(self, fw: Forward, truncation: int | None = None) -> dict[str, FloatArray]:
         """The exact gradient of J for the cached batch, by one backward pass (the second trick).
 
-        Reuses ``fw.y_hat`` as scratch: it holds y_hat(t) - y(t) afterwards.
+        With ``truncation`` K, the truncated gradient instead: every J(t) keeps only its
+        terms dJ(t)/dW_h(k) (and W_x, b1) of t - K < k <= t (``truncation``); K >= T is
+        full BPTT. Reuses ``fw.y_hat`` as scratch: it holds y_hat(t) - y(t) afterwards.
         """
-        return self._backward(fw, FRESH)
+        check_truncation(truncation)
+        return self._backward(fw, FRESH, truncation)
 
-    def _backward(self, fw: Forward, scratch: Scratch) -> dict[str, FloatArray]:
+    def _backward(
+        self, fw: Forward, scratch: Scratch, truncation: int | None = None
+    ) -> dict[str, FloatArray]:
         grads, dz = self._output_grads(fw, scratch)  # U, b2, and gamma_t(t) of every row
-        self._backprop_through_time(fw.batch, fw.h, dz, scratch)  # Eq. 6.2: dz = dJ/dz(t) of every row
+        if truncation is None or truncation >= fw.batch.t_max:
+            self._backprop_through_time(fw.batch, fw.h, dz, scratch)  # Eq. 6.2: dz = dJ/dz(t) of every row
+        else:
+            self._backprop_truncated(fw.batch, fw.h, dz, truncation, scratch)  # dz = dz^K(t)
         grads.update(self._input_grads(fw.batch, fw.h, dz, scratch))  # W_h, W_x, b1
         return {name: grads[name] for name in PARAM_NAMES}
 
@@ -282,6 +305,14 @@ class RNN:
                 np.dot(rows, self.W_h, out=passed[: n[t]])  # np.dot: see Cell.step
                 dz[off[t - 1] : off[t - 1] + n[t]] += passed[: n[t]]
 
+    def _backprop_truncated(
+        self, batch: Batch, h: FloatArray, dz: FloatArray, K: int, scratch: Scratch = FRESH
+    ) -> None:
+        """Turn dz from gamma_t(t) of each row into gamma^K(t) o sigma'(z(t)): Eq. 6.2 over a band of K."""
+        sigma_prime = scratch.empty("sigma_prime", h.shape, self.dtype)  # (N, D_h)
+        self._act.sigma_prime(h, out=sigma_prime)  # sigma'(z(t)), Eq. 5.1.1
+        backprop_band(batch, sigma_prime, dz, self.W_h, K, scratch)
+
     def _input_grads(
         self, batch: Batch, h: FloatArray, dz: FloatArray, scratch: Scratch = FRESH
     ) -> dict[str, FloatArray]:
@@ -301,15 +332,21 @@ class RNN:
         ones = np.ones(N, dtype=self.dtype)
         return {"W_h": dW_h, "W_x": dW_x, "b1": ones @ dz}  # dJ/db1 = sum_t dz(t)
 
-    def loss_and_grads(self, seqs: Sequence[Sequence[int]]) -> tuple[float, dict[str, FloatArray]]:
+    def loss_and_grads(
+        self, seqs: Sequence[Sequence[int]], truncation: int | None = None
+    ) -> tuple[float, dict[str, FloatArray]]:
         """J summed over the batch (Eq. 3.3) and its exact gradient for every parameter.
 
-        The forward pass's cache never leaves this call, so its arrays are the thread's
-        scratch, kept from one call to the next (``arrays.Scratch``); the gradients are new.
+        ``truncation`` K gives the truncated-BPTT gradient instead (module ``truncation``:
+        each J(t) reaches back to k = t-K+1 only; K = 1 keeps the local terms, K >= T is
+        the full gradient); the loss is the full J either way. The forward pass's cache
+        never leaves this call, so its arrays are the thread's scratch, kept from one call
+        to the next (``arrays.Scratch``); the gradients are new.
         """
+        check_truncation(truncation)
         scratch = thread_scratch().claim()
         try:
             fw = self._forward(seqs, False, scratch)
-            return fw.loss, self._backward(fw, scratch)
+            return fw.loss, self._backward(fw, scratch, truncation)
         finally:
             scratch.release()

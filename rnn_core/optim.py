@@ -277,3 +277,26 @@ def _check_lr(lr: Any) -> float:
     if isinstance(lr, bool) or not isinstance(lr, int | float) or not math.isfinite(lr) or lr <= 0:
         raise ValueError(f"learning_rate must be a finite number greater than 0, got {lr!r}")
     return float(lr)
+
+
+def clip_gradients(
+    grads: Mapping[str, np.ndarray], clip_value: float | None, clip_norm: float | None
+) -> bool:
+    """Clip every entry to [-clip_value, clip_value], then the global norm to clip_norm, in place.
+
+    Either may be None (off). Returns True exactly when clipping changed the gradient:
+    some entry lay outside [-c, c], or the global norm (after the value clip) exceeded
+    clip_norm.
+    """
+    changed = False
+    if clip_value is not None:
+        if not clip_value > 0:
+            raise ValueError(f"clip value must be greater than 0, got {clip_value!r}")
+        for g in grads.values():
+            if g.size and (g.max() > clip_value or g.min() < -clip_value):  # two reads, no write
+                np.clip(g, -clip_value, clip_value, out=g)
+                changed = True
+    if clip_norm is not None:
+        norm = clip_by_global_norm(grads, clip_norm)
+        changed = changed or (math.isfinite(norm) and norm > clip_norm)
+    return changed

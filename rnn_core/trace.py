@@ -7,6 +7,10 @@ Eq. 6.2 step by step back to k = 1, for every t. That costs T times the work,
 which is nothing for one name. The forward pass is the model's own
 (``RNN.forward``), run in float64 whatever the model's dtype, so the numbers
 shown are exact to the last digit printed.
+
+Traced with a truncation K (module ``truncation``), each J(t) keeps only its
+gammas of the band t - K < k <= t: ``gamma`` is zero outside it, and
+``accumulated``, ``dW_h`` and ``grads`` hold the kept terms only.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import numpy as np
 
 from .arrays import F64Array, FloatArray, IndexArray
 from .model import RNN
+from .truncation import check_truncation
 
 
 @dataclass(frozen=True)
@@ -32,9 +37,10 @@ class GammaTrace:
     y_hat: F64Array  # (T, V): Eq. 3.1
     step_loss: F64Array  # (T,): J(t), Eq. 3.2
     sigma_prime: F64Array  # (T, D_h): sigma'(z(k)), Eq. 5.1.1
-    gamma: F64Array  # (T, T, D_h): gamma[t-1, k-1] = gamma_t(k); zero where k > t
-    accumulated: F64Array  # (T, D_h): accumulated[k-1] = sum_t gamma_t(k) = dJ/dh(k)
-    grads: dict[str, F64Array]  # dJ/d(each parameter) for this name, by RNN.backward
+    gamma: F64Array  # (T, T, D_h): gamma[t-1, k-1] = gamma_t(k); zero where k > t or k <= t - K
+    accumulated: F64Array  # (T, D_h): accumulated[k-1] = sum_t gamma_t(k) (kept ones) = dJ/dh(k)
+    grads: dict[str, F64Array]  # dJ/d(each parameter) for this name, by RNN.backward (truncated too)
+    truncation: int | None = None  # K of truncated BPTT; None: full BPTT
 
     @property
     def T(self) -> int:
@@ -83,8 +89,13 @@ def decay_ratios(gamma_norms: F64Array) -> F64Array:
     return np.where(d <= t, ratios, np.nan)
 
 
-def trace_gammas(model: RNN, ids: Sequence[int]) -> GammaTrace:
-    """Forward one name (``RNN.forward``, float64), then every gamma_t(k) by Eq. 6.2."""
+def trace_gammas(model: RNN, ids: Sequence[int], truncation: int | None = None) -> GammaTrace:
+    """Forward one name (``RNN.forward``, float64), then every gamma_t(k) by Eq. 6.2.
+
+    With ``truncation`` K, the gammas outside the band t - K < k <= t are dropped
+    (set to zero), and so are their terms of ``accumulated`` and the gradients.
+    """
+    check_truncation(truncation)
     m = model.in_float64()
     ids = tuple(int(i) for i in ids)
     fw = m.forward([ids], keep_z=True)  # one name: row t - 1 is step t
@@ -103,8 +114,11 @@ def trace_gammas(model: RNN, ids: Sequence[int]) -> GammaTrace:
     for k in range(T, 1, -1):
         # Eq. 6.2 for every t >= k at once: gamma_t(k-1) = W_h^T (gamma_t(k) o sigma'(z(k)))
         gamma[k - 1 :, k - 2] = (gamma[k - 1 :, k - 1] * sigma_prime[k - 1]) @ m.W_h
+    if truncation is not None:
+        lag = np.subtract.outer(np.arange(T), np.arange(T))  # t - k at [t-1, k-1]
+        gamma[lag >= truncation] = 0.0  # J(t) keeps k = t-K+1 .. t only
     accumulated = gamma.sum(axis=0)  # the second trick: dJ/dh(k) = sum_t gamma_t(k)
-    grads = {name: _f64(g) for name, g in m.backward(fw).items()}
+    grads = {name: _f64(g) for name, g in m.backward(fw, truncation).items()}
     return GammaTrace(
         ids=ids,
         inputs=fw.batch.x_idx,
@@ -117,6 +131,7 @@ def trace_gammas(model: RNN, ids: Sequence[int]) -> GammaTrace:
         gamma=gamma,
         accumulated=accumulated,
         grads=grads,
+        truncation=truncation,
     )
 
 

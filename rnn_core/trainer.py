@@ -5,10 +5,16 @@ manner of minGPT's trainer: `add_callback("on_step_end", fn)` and friends; each
 `fn(trainer, info)` gets the trainer and a typed dict describing what just
 happened (`StepInfo`, `EvalInfo`, `SampleInfo`: see `events`).
 
-Batches: each epoch draws a permutation of the training names from one seeded
-`np.random.Generator` and walks it `batch_size` names at a time (the last batch
-of an epoch may be smaller). Losses are reported in nats per character: J of
-the batch divided by the number of characters predicted, end tokens included.
+Batches come in a seeded order, one permutation per epoch (``batch_order``).
+Losses are reported in nats per character: J of the batch divided by the number
+of characters predicted, end tokens included.
+
+Each step uses config.truncation (truncated BPTT, module ``truncation``) and
+records in the history its train loss, its gradient's global norm before
+clipping and whether clipping changed it. Every evaluation is offered to
+``best`` (``best.BestWeights``); with config.keep_best, the step that finishes
+the run evaluates it and puts back the weights of the best validation loss
+(``finish``).
 """
 
 from __future__ import annotations
@@ -23,13 +29,16 @@ from typing import IO, Any
 
 import numpy as np
 
-from .batching import Corpus, Picked
+from .batch_order import BatchOrder
+from .batching import Corpus
+from .best import BestWeights
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import load_names, split_names
 from .events import EVENTS, Callback, EvalInfo, Info, SampleInfo, StepInfo
+from .history import record_point
 from .model import RNN
-from .optim import Optimizer, clip_by_global_norm, clip_by_value, global_norm, make_optimizer
+from .optim import Optimizer, clip_gradients, global_norm, make_optimizer
 from .sampling import sample
 from .vocab import Vocab
 
@@ -69,6 +78,7 @@ class Trainer:
             activation=config.activation,
             seed=config.seed,
             dtype=config.dtype,
+            W_h_norm=config.w_h_init_norm,
         )
         # The training names laid out once, so that each batch packs from arrays (batching.Corpus).
         self._corpus = Corpus.from_sequences(self._train_ids, self.model.start_id, self.model.end_id)
@@ -77,13 +87,11 @@ class Trainer:
         self.epoch = 0  # full passes over the training names completed
         self.history: list[dict[str, Any]] = []
         self._history_stride = 1  # keep train-loss points whose step is a multiple of this
+        self.best = BestWeights(keep=config.keep_best)
+        self._held_val: float | None = None  # the validation loss of the weights held, if evaluated
+        self._holds_best = False
         self._callbacks: dict[str, list[Callback]] = defaultdict(list)
-        # Batch order: one generator; each epoch's permutation is drawn from it, and the
-        # state it was drawn from is kept so a checkpoint can redraw it on resume.
-        self._rng = np.random.default_rng([config.seed, 1])
-        self._order: np.ndarray | None = None
-        self._order_rng_state: dict[str, Any] | None = None
-        self._cursor = 0
+        self._batches = BatchOrder(len(self._train_ids), config.seed)
 
     # ------------------------------------------------------------------ callbacks
     def add_callback(self, event: str, fn: Callback) -> None:
@@ -105,38 +113,36 @@ class Trainer:
         they were, if the loss or a gradient is not finite or the loss explodes.
         """
         start = time.perf_counter()
-        saved_position = self._position()
-        seqs = self._next_batch()
+        saved_position = self._batches.position()
+        seqs = self._corpus.pick(self._batches.next(self.config.batch_size))
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # judged below instead
-            loss, grads = self.model.loss_and_grads(seqs)
+            loss, grads = self.model.loss_and_grads(seqs, truncation=self.config.truncation)
         chars = seqs.n_steps
         train_loss = loss / chars
         grad_norm = global_norm(grads)
         problem = self._divergence(train_loss, grad_norm)
         if problem is not None:
-            self._restore_position(saved_position)
+            self._batches.restore_position(saved_position)
             raise DivergedError(self.step + 1, *problem)
-        clipped = self.config.clip_value is not None or self.config.clip_norm is not None
-        if self.config.clip_value is not None:
-            clip_by_value(grads, self.config.clip_value)
-        if self.config.clip_norm is not None:
-            clip_by_global_norm(grads, self.config.clip_norm)
-        # Clipped gradients bound every update; unclipped ones might overflow the weights,
+        clipped = clip_gradients(grads, self.config.clip_value, self.config.clip_norm)
+        # With clipping on, every update is bounded; without, it might overflow the weights,
         # so then keep a copy to fall back on.
-        backup = None if clipped else (self.model.copy(), self.optimizer.state_dict())
+        bounded = self.config.clip_value is not None or self.config.clip_norm is not None
+        backup = None if bounded else (self.model.copy(), self.optimizer.state_dict())
         with np.errstate(over="ignore", invalid="ignore"):
             self.optimizer.step(grads)
         if backup is not None and not all(np.isfinite(p).all() for p in self.model.params.values()):
             self.model.set_params(backup[0].params)
             self.optimizer.load_state_dict(backup[1])
-            self._restore_position(saved_position)
+            self._batches.restore_position(saved_position)
             raise DivergedError(
                 self.step + 1,
                 "the update made the weights overflow",
                 "lower the learning rate or turn on clipping",
             )
         self.step += 1
-        if self._order is None:  # the batch just taken finished an epoch
+        self._held_val, self._holds_best = None, False
+        if self._batches.epoch_done:
             self.epoch += 1
         seconds = time.perf_counter() - start
         info: StepInfo = {
@@ -148,8 +154,11 @@ class Trainer:
             "chars_per_sec": chars / seconds if seconds > 0 else float("inf"),
             "grad_norm": grad_norm,
         }
-        self._record({"step": self.step, "train_loss": train_loss})
+        point = {"step": self.step, "train_loss": train_loss, "grad_norm": grad_norm, "clipped": clipped}
+        self._record(point)
         self.trigger_callbacks("on_step_end", info)
+        if self.finished:
+            self.finish()
         return info
 
     def evaluate(self) -> float:
@@ -163,10 +172,57 @@ class Trainer:
             for i in range(0, len(ids), EVAL_CHUNK):
                 total += self.model.loss(ids[i : i + EVAL_CHUNK])
         val_loss = total / self.model.count_steps(ids)
-        self._record({"step": self.step, "val_loss": val_loss})
-        evaluation: EvalInfo = {"step": self.step, "epoch": self.epoch, "val_loss": val_loss}
-        self.trigger_callbacks("on_evaluation", evaluation)
+        if self.best.offer(self.step, val_loss, self.model.params):
+            self._holds_best = True
+        self._report_val(val_loss)
         return val_loss
+
+    def finish(self) -> None:
+        """Make a finished keep_best run hold the weights of its best validation loss.
+
+        Evaluates the weights held if they are not yet, then, if an earlier evaluation
+        was better, puts its weights back and reports their validation loss (the best)
+        at the current step: the history point of that step then holds it as val_loss,
+        with best_step and final_val_loss (that of the weights replaced). The step
+        counter stays. Does nothing for a run that is not finished, does not keep its
+        best, or holds its best already. ``train_step`` calls it on a finishing step.
+        """
+        if not (self.finished and self.config.keep_best) or self._holds_best:
+            return
+        if self._held_val is None:
+            self.evaluate()  # the last weights compete too
+        best = self.best
+        if self._holds_best or best.params is None or best.val_loss is None:
+            return
+        final = self._held_val if self._held_val is not None and math.isfinite(self._held_val) else None
+        self.model.set_params(best.params)
+        self._holds_best = True
+        self._report_val(best.val_loss, {"best_step": best.step, "final_val_loss": final})
+
+    @property
+    def holds_best(self) -> bool:
+        """The weights held are those of the best validation loss so far."""
+        return self._holds_best
+
+    @property
+    def best_val_loss(self) -> float | None:
+        """The lowest validation loss so far (nats per character), None before any evaluation."""
+        return self.best.val_loss
+
+    @property
+    def best_step(self) -> int | None:
+        """The step of the lowest validation loss so far."""
+        return self.best.step
+
+    @property
+    def val_rising(self) -> bool:
+        """The validation loss has not come back down to its best for two evaluations running."""
+        return self.best.rising
+
+    @property
+    def val_loss(self) -> float | None:
+        """The validation loss of the weights held; None if they changed since their last evaluation."""
+        return self._held_val
 
     def sample_names(self, n: int = 5) -> list[str]:
         """`n` names sampled from the model (seeded by the step, so repeatable); fires on_sample."""
@@ -187,11 +243,18 @@ class Trainer:
         info = None
         while self.step < limit and not (should_stop is not None and should_stop()):
             info = self.train_step()
-            if self.step % self.config.eval_every == 0:
+            if self.step % self.config.eval_every == 0 and self.val_loss is None:  # else finish() did
                 self.evaluate()
             if self.step % self.config.sample_every == 0:
                 self.sample_names()
         return info
+
+    def _report_val(self, val_loss: float, note: dict[str, Any] | None = None) -> None:
+        """Record the validation loss of the weights held and fire on_evaluation."""
+        self._held_val = val_loss
+        self._record({"step": self.step, "val_loss": val_loss, **(note or {})})
+        evaluation: EvalInfo = {"step": self.step, "epoch": self.epoch, "val_loss": val_loss}
+        self.trigger_callbacks("on_evaluation", evaluation)
 
     @property
     def finished(self) -> bool:
@@ -214,14 +277,16 @@ class Trainer:
             step=self.step,
             epoch=self.epoch,
             optimizer_state=self.optimizer.state_dict(),
-            rng_state=dict(self._rng.bit_generator.state),
+            rng_state=dict(self._batches.rng.bit_generator.state),
             history=self.history,
+            best_params=self.best.params if not self._holds_best else None,  # else the weights are it
             extra={
                 "trainer": {
-                    "cursor": self._cursor,
-                    "order_rng_state": self._order_rng_state if self._order is not None else None,
+                    **self._batches.state_dict(),
                     "history_stride": self._history_stride,
                     "names_digest": self.names_digest,
+                    "best": {**self.best.state_dict(), "holds_best": self._holds_best},
+                    "held_val_loss": self._held_val,
                 }
             },
         )
@@ -255,62 +320,33 @@ class Trainer:
         trainer.step, trainer.epoch = ckpt.step, ckpt.epoch
         trainer.history = [dict(point) for point in ckpt.history]
         if ckpt.rng_state is not None:
-            trainer._rng.bit_generator.state = ckpt.rng_state
+            trainer._batches.rng.bit_generator.state = ckpt.rng_state
         state = ckpt.extra.get("trainer")
-        trainer._restore_batch_state(state if isinstance(state, dict) else {})
+        state = state if isinstance(state, dict) else {}
+        stride = state.get("history_stride", 1)
+        trainer._history_stride = stride if isinstance(stride, int) and stride >= 1 else 1
+        if state.get("names_digest") == trainer.names_digest:  # the same names: the same epoch
+            trainer._batches.resume_epoch(state)
+        trainer._restore_best(state, ckpt.best_params)
         return trainer
 
     # ---------------------------------------------------------------- internals
-    def _restore_batch_state(self, state: dict[str, Any]) -> None:
-        """Put back the history stride and, for the same names, the epoch's permutation and cursor.
-
-        Anything missing or odd (another names list, a hand-edited file) starts a fresh epoch.
-        """
-        stride = state.get("history_stride", 1)
-        self._history_stride = stride if isinstance(stride, int) and stride >= 1 else 1
-        order_state, cursor = state.get("order_rng_state"), state.get("cursor", 0)
-        if order_state is None or state.get("names_digest") != self.names_digest:
-            return
-        current = self._rng.bit_generator.state
-        try:
-            # Redraw the current epoch's permutation from the state it was drawn from.
-            self._rng.bit_generator.state = order_state
-            self._draw_order()
-        except (TypeError, ValueError, KeyError):
-            self._order = None
-        finally:
-            self._rng.bit_generator.state = current
-        if self._order is not None and isinstance(cursor, int) and 0 <= cursor < len(self._order):
-            self._cursor = cursor
-        else:
-            self._order, self._cursor = None, 0
+    def _restore_best(self, state: dict[str, Any], best_params: dict[str, Any] | None) -> None:
+        """Put back the best so far (its weights: stored apart, or the weights held themselves)."""
+        best = state.get("best")
+        if not isinstance(best, dict):
+            return  # a checkpoint from before best tracking: the next evaluation starts it
+        holds = best.get("holds_best") is True
+        if best_params is None and holds:
+            best_params = dict(self.model.params)  # the weights held are the best ones
+        self.best.load_state_dict(best, best_params)
+        self._holds_best = holds and self.best.val_loss is not None
+        held = state.get("held_val_loss")
+        self._held_val = float(held) if isinstance(held, int | float) and not isinstance(held, bool) else None
 
     def _make_optimizer(self) -> Optimizer:
         kw = {"momentum": self.config.momentum} if self.config.optimizer == "sgd" else {}
         return make_optimizer(self.config.optimizer, self.model.params, self.config.learning_rate, **kw)
-
-    def _draw_order(self) -> None:
-        self._order_rng_state = dict(self._rng.bit_generator.state)
-        self._order = self._rng.permutation(len(self._train_ids))
-        self._cursor = 0
-
-    def _next_batch(self) -> Picked:
-        """The next batch_size encoded names of this epoch's permutation."""
-        if self._order is None:
-            self._draw_order()
-        assert self._order is not None
-        idx = self._order[self._cursor : self._cursor + self.config.batch_size]
-        self._cursor += len(idx)
-        if self._cursor >= len(self._order):
-            self._order = None  # the epoch is used up; the next batch draws a new one
-        return self._corpus.pick(idx)
-
-    def _position(self) -> tuple[Any, ...]:
-        return (self._order, self._order_rng_state, self._cursor, self._rng.bit_generator.state)
-
-    def _restore_position(self, position: tuple[Any, ...]) -> None:
-        self._order, self._order_rng_state, self._cursor, rng_state = position
-        self._rng.bit_generator.state = rng_state
 
     def _divergence(self, train_loss: float, grad_norm: float) -> tuple[str, str] | None:
         """Why this step counts as diverged and what to change, or None if it does not."""
@@ -328,25 +364,9 @@ class Trainer:
         return None
 
     def _record(self, point: dict[str, Any]) -> None:
-        """Add a history point, merging an evaluation into the same step's point; downsample."""
-        last = self.history[-1] if self.history else None
-        if last is not None and last["step"] == point["step"]:
-            last.update(point)
-        elif "val_loss" in point or point["step"] % self._history_stride == 0:
-            self.history.append(point)
-        else:
-            return
-        while len(self.history) > self.config.history_limit:
-            self._thin_history()
-
-    def _thin_history(self) -> None:
-        """Double the stride: keep train points on it and every other evaluation when too many."""
-        self._history_stride *= 2
-        stride = self._history_stride
-        evals = [p for p in self.history if "val_loss" in p]
-        thin_evals = len(evals) > self.config.history_limit // 2
-        kept_evals = {id(p) for p in (evals[::2] if thin_evals else evals)}
-        self.history = [p for p in self.history if id(p) in kept_evals or p["step"] % stride == 0]
+        """Add a history point (``history``: merged into the same step's, downsampled)."""
+        limit = self.config.history_limit
+        self.history, self._history_stride = record_point(self.history, point, self._history_stride, limit)
 
 
 def _digest(names: Sequence[str]) -> str:

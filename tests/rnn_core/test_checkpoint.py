@@ -69,7 +69,7 @@ def test_round_trip_is_bit_exact(tmp_path, dtype):
     assert ckpt.config == trainer.config
     assert (ckpt.step, ckpt.epoch) == (trainer.step, trainer.epoch)
     assert ckpt.history == trainer.history
-    assert ckpt.rng_state == trainer._rng.bit_generator.state
+    assert ckpt.rng_state == trainer._batches.rng.bit_generator.state
     state = trainer.optimizer.state_dict()
     assert {k: v for k, v in ckpt.optimizer_state.items() if k != "slots"} == {
         k: v for k, v in state.items() if k != "slots"
@@ -338,3 +338,84 @@ def test_an_archive_that_unpacks_too_large_is_refused_before_reading(good):
     assert len(bomb.getvalue()) < 100_000
     with pytest.raises(CheckpointError, match="8,000,"):
         load_checkpoint(bomb.getvalue(), max_unpacked_bytes=1_000_000)
+
+
+# -------------------------------------------------------------- best weights
+def overfitting(**changes) -> TrainConfig:
+    """A run whose validation loss turns up well before its last step."""
+    base = dict(hidden_size=32, batch_size=6, learning_rate=0.03, val_fraction=0.25, max_steps=120,
+                eval_every=5, sample_every=10**6)  # fmt: skip
+    return small_config(**{**base, **changes})
+
+
+def test_the_best_so_far_survives_a_round_trip_mid_run():
+    trainer = Trainer(overfitting(), NAMES)
+    trainer.run(max_steps=100)
+    assert trainer.best_step is not None and trainer.best_step < 100 and not trainer.holds_best
+    resumed = Trainer.resume(checkpoint_bytes_of(trainer), NAMES)
+    assert (resumed.best_val_loss, resumed.best_step) == (trainer.best_val_loss, trainer.best_step)
+    assert resumed.val_rising == trainer.val_rising and resumed.val_loss == trainer.val_loss
+    for name in PARAM_NAMES:
+        assert_array_equal(resumed.best.params[name], trainer.best.params[name], err_msg=name)
+    trainer.run()
+    resumed.run()
+    assert resumed.holds_best and resumed.best_step == trainer.best_step
+    for name in PARAM_NAMES:  # the same run as if never interrupted, best weights put back alike
+        assert_array_equal(resumed.model.params[name], trainer.model.params[name], err_msg=name)
+
+
+def test_a_finished_run_holding_its_best_round_trips():
+    trainer = Trainer(overfitting(), NAMES)
+    trainer.run()
+    data = checkpoint_bytes_of(trainer)
+    _, meta = unpack(data)
+    assert not any(k.startswith("best.") for k in unpack(data)[0])  # the weights are the best
+    assert meta["extra"]["trainer"]["best"]["best_step"] == trainer.best_step
+    resumed = Trainer.resume(data, NAMES)
+    assert resumed.holds_best and resumed.finished
+    assert resumed.val_loss == resumed.best_val_loss == trainer.best_val_loss
+    assert resumed.history[-1]["clipped"] is trainer.history[-1]["clipped"]
+    for name in PARAM_NAMES:
+        assert_array_equal(resumed.best.params[name], trainer.model.params[name], err_msg=name)
+
+
+def test_a_checkpoint_from_before_best_tracking_still_loads():
+    trainer = Trainer(overfitting(), NAMES)
+    trainer.run(max_steps=100)
+    arrays, meta = unpack(checkpoint_bytes_of(trainer))
+    for key in [k for k in arrays if k.startswith("best.")]:
+        del arrays[key]
+    for key in ("best", "held_val_loss"):
+        del meta["extra"]["trainer"][key]
+    for point in meta["history"]:
+        point.pop("grad_norm", None)
+        point.pop("clipped", None)
+    del meta["config"]["truncation"], meta["config"]["w_h_init_norm"], meta["config"]["keep_best"]
+    resumed = Trainer.resume(pack(arrays, meta), NAMES)
+    assert resumed.step == 100 and resumed.best_val_loss is None and not resumed.holds_best
+    assert resumed.config.keep_best and resumed.config.truncation is None
+    resumed.evaluate()
+    assert resumed.best_step == 100 and resumed.holds_best
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda a: a.pop("best.U"), "missing array 'best.U'"),
+        (lambda a: a.update({"best.W_h": a["best.W_h"][:, :-1]}), "best.W_h has shape"),
+        (lambda a: a.update({"best.b1": a["best.b1"] * np.nan}), "best.b1 holds non-finite"),
+    ],
+)
+def test_bad_best_weights_are_refused(change, message):
+    trainer = Trainer(overfitting(), NAMES)
+    trainer.run(max_steps=100)
+    arrays, meta = unpack(checkpoint_bytes_of(trainer))
+    change(arrays)
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(pack(arrays, meta))
+
+
+def checkpoint_bytes_of(trainer: Trainer) -> bytes:
+    buffer = io.BytesIO()
+    trainer.save(buffer)
+    return buffer.getvalue()

@@ -69,6 +69,26 @@ def test_train_prints_progress_and_resumes(names_file, tmp_path, capsys):
     assert saved.step == 15 and saved.config.learning_rate == 0.005
 
 
+def test_the_experiment_flags_come_from_train_config(names_file, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--truncation N" in help_text and "each J(t) reaches back K steps" in help_text
+    assert "--w-h-init-norm X" in help_text and "--keep-best BOOL" in help_text
+    ckpt = tmp_path / "run.ckpt"
+    argv = ["train", "--names", str(names_file), "--checkpoint", str(ckpt), *FAST, "--steps", "6"]
+    flags = ["--truncation", "3", "--w-h-init-norm", "0.8", "--keep-best", "false"]
+    code, _, err = run([*argv, *flags], capsys)
+    assert code == 0, err
+    from rnn_core.checkpoint import load_checkpoint
+
+    config = load_checkpoint(ckpt).config
+    assert (config.truncation, config.w_h_init_norm, config.keep_best) == (3, 0.8, False)
+    ckpt.unlink()
+    assert run([*argv, "--truncation", "none"], capsys)[0] == 0
+    assert load_checkpoint(ckpt).config.truncation is None
+
+
 def test_sample_and_inspect_from_a_checkpoint(names_file, tmp_path, capsys):
     ckpt = tmp_path / "run.ckpt"
     assert main(["train", "--names", str(names_file), "--checkpoint", str(ckpt), "--steps", "5",
@@ -112,6 +132,7 @@ def test_gradcheck_fails_with_an_impossible_tolerance(names_file, capsys):
         (["train", "--names", "{bad_names}", "--steps", "1"], "'-'"),
         (["train", "--names", "{missing}", "--steps", "1"], "cannot read"),
         (["train", "--names", "{names}", "--hidden-size", "0"], "hidden_size"),
+        (["train", "--names", "{names}", "--truncation", "0", "--steps", "1"], "truncation"),
         (["sample", "--checkpoint", "{junk}"], "not an npz"),
         (["sample", "--checkpoint", "{missing}"], "cannot read"),
         (["inspect", "t-rex", "--names", "{names}", "--quick-steps", "1"], "'-'"),

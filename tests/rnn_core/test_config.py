@@ -43,6 +43,12 @@ def test_defaults_are_valid_and_frozen():
         ("max_steps", 0),
         ("history_limit", 1),
         ("batch_size", True),
+        ("truncation", 0),
+        ("truncation", 2.5),
+        ("w_h_init_norm", 0.0),
+        ("w_h_init_norm", 11.0),
+        ("keep_best", "yes"),
+        ("keep_best", None),
     ],
 )
 def test_validate_names_the_field(field, value):
@@ -101,3 +107,12 @@ def test_replace_validates():
     assert TrainConfig().replace(learning_rate=0.5).learning_rate == 0.5
     with pytest.raises(ValueError, match="learning_rate"):
         TrainConfig().replace(learning_rate=-1)
+
+
+def test_the_experiment_fields_default_to_the_old_behaviour():
+    config = TrainConfig()
+    assert (config.truncation, config.w_h_init_norm, config.keep_best) == (None, None, True)
+    kinds = {s.name: (s.kind, s.optional) for s in config_fields()}
+    assert kinds["truncation"] == (int, True) and kinds["w_h_init_norm"] == (float, True)
+    assert kinds["keep_best"] == (bool, False)
+    assert TrainConfig(truncation=1, w_h_init_norm=0.9, keep_best=False).validate().truncation == 1

@@ -162,3 +162,23 @@ def test_writing_into_the_models_arrays_changes_the_model():
     model.b2[1] += 3.0
     assert model.loss(seqs) != before
     np.testing.assert_array_equal(model.params["W_h"], 0.0)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(("D_h", "norm"), [(1, 0.5), (7, 1.0), (32, 2.5), (100, 0.9)])
+def test_W_h_norm_sets_the_spectral_norm_at_init(dtype, D_h, norm):
+    model = RNN(vocab_size=6, hidden_size=D_h, seed=3, dtype=dtype, W_h_norm=norm)
+    assert np.linalg.svd(model.W_h.astype(np.float64), compute_uv=False)[0] == pytest.approx(
+        norm, rel=1e-12 if dtype == "float64" else 1e-6
+    )
+    plain = RNN(vocab_size=6, hidden_size=D_h, seed=3, dtype=dtype)
+    # only the scale of W_h changes: its direction, and every other parameter, are the seed's
+    np.testing.assert_allclose(model.W_h / norm, plain.W_h / np.linalg.norm(plain.W_h, 2), rtol=1e-5)
+    for name in ("W_x", "b1", "U", "b2"):
+        np.testing.assert_array_equal(model.params[name], plain.params[name])
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), float("inf")])
+def test_a_bad_W_h_norm_is_refused(bad):
+    with pytest.raises(ValueError, match="W_h_norm"):
+        RNN(vocab_size=5, hidden_size=4, W_h_norm=bad)

@@ -14,6 +14,7 @@ from rnn_core.optim import (
     Adam,
     clip_by_global_norm,
     clip_by_value,
+    clip_gradients,
     global_norm,
     make_optimizer,
 )
@@ -197,3 +198,24 @@ def test_slots_are_keyed_and_shaped_like_the_parameters():
     assert {k: a.shape for k, a in state["slots"]["m"].items()} == {"W_h": (3, 2), "b1": (3,)}
     opt.step({"W_h": np.ones((3, 2)), "b1": np.ones(3)})
     assert np.all(opt.slots["m"]["W_h"] != 0) and np.all(opt.slots["v"]["b1"] != 0)
+
+
+def test_clip_gradients_says_exactly_when_it_changed_something():
+    def grads():
+        return {"W_h": np.array([3.0, -4.0]), "b1": np.array([0.0])}  # norm 5, largest entry 4
+
+    for clip_value, clip_norm, changed in [
+        (None, None, False),
+        (4.0, None, False),  # on the bound: unchanged
+        (3.9, None, True),
+        (None, 5.0, False),
+        (None, 4.9, True),
+        (10.0, 10.0, False),
+        (3.5, 4.99, True),  # the value clip alone already changed it
+        (3.0, 4.5, True),  # the value clip makes the norm 4.24: the norm clip leaves it
+    ]:
+        g = grads()
+        before = {k: v.copy() for k, v in g.items()}
+        assert clip_gradients(g, clip_value, clip_norm) is changed, (clip_value, clip_norm)
+        same = all(np.array_equal(g[k], before[k]) for k in g)
+        assert same is not changed

@@ -41,9 +41,9 @@ def test_train_loss_is_nats_per_character_of_the_batch(monkeypatch):
     seen = []
     real = trainer.model.loss_and_grads
 
-    def spy(seqs):
+    def spy(seqs, **kw):
         seen.append(seqs)
-        return real(seqs)
+        return real(seqs, **kw)
 
     monkeypatch.setattr(trainer.model, "loss_and_grads", spy)
     before = trainer.model.copy()
@@ -58,9 +58,9 @@ def test_every_training_name_once_per_epoch(monkeypatch):
     seen: list[str] = []
     real = trainer.model.loss_and_grads
 
-    def spy(seqs):
+    def spy(seqs, **kw):
         seen.extend(trainer.vocab.decode(s) for s in seqs)
-        return real(seqs)
+        return real(seqs, **kw)
 
     monkeypatch.setattr(trainer.model, "loss_and_grads", spy)
     n = len(trainer.train_names)  # 22: four batches of 5 and one of 2
@@ -88,15 +88,19 @@ def test_same_seed_same_run_other_seed_other_run():
     assert losses(1) != losses(2)
 
 
-def test_callbacks_fire_at_their_steps():
-    trainer = Trainer(config(max_steps=12), NAMES)
+@pytest.mark.parametrize("keep_best", [False, True])
+def test_callbacks_fire_at_their_steps(keep_best):
+    trainer = Trainer(config(max_steps=12, keep_best=keep_best), NAMES)
     events: list[tuple[str, int]] = []
     for event in ("on_step_end", "on_evaluation", "on_sample"):
         trainer.add_callback(event, lambda t, info, e=event: events.append((e, info["step"])))
     last = trainer.run()
     assert last is not None and last["step"] == 12 and trainer.finished
     assert [s for e, s in events if e == "on_step_end"] == list(range(1, 13))
-    assert [s for e, s in events if e == "on_evaluation"] == [5, 10]
+    # keep_best: the step that finishes the run evaluates its weights (and may put the best back)
+    finishing = [12] * (len([s for e, s in events if e == "on_evaluation"]) - 2) if keep_best else []
+    assert [s for e, s in events if e == "on_evaluation"] == [5, 10, *finishing]
+    assert len(finishing) in ((1, 2) if keep_best else (0,))
     assert [s for e, s in events if e == "on_sample"] == [6, 12]
     with pytest.raises(ValueError, match="on_epoch_end"):
         trainer.add_callback("on_epoch_end", lambda t, i: None)
@@ -119,8 +123,9 @@ def test_evaluate_is_the_validation_loss_per_character():
     ids = [trainer.vocab.encode(n) for n in trainer.val_names]
     assert val == pytest.approx(trainer.model.loss(ids) / trainer.model.count_steps(ids))
     assert got == [val]
-    assert trainer.history[-1] == {"step": 3, "train_loss": trainer.history[-1]["train_loss"],
-                                   "val_loss": val}  # fmt: skip
+    last = trainer.history[-1]
+    assert last == {"step": 3, "train_loss": last["train_loss"], "grad_norm": last["grad_norm"],
+                    "clipped": last["clipped"], "val_loss": val}  # fmt: skip
 
 
 def test_sample_names_fires_on_sample():
@@ -143,8 +148,8 @@ def test_non_finite_gradients_raise_and_keep_the_weights(monkeypatch, bad):
     twin.run(max_steps=2)
     expected_next = twin.train_step()["train_loss"]
 
-    def poisoned(seqs):
-        loss, grads = real(seqs)
+    def poisoned(seqs, **kw):
+        loss, grads = real(seqs, **kw)
         grads["W_h"][0, 0] = bad
         return loss, grads
 
@@ -162,10 +167,10 @@ def test_non_finite_gradients_raise_and_keep_the_weights(monkeypatch, bad):
 def test_non_finite_or_exploding_loss_raises(monkeypatch):
     trainer = Trainer(config(), NAMES)
     real = trainer.model.loss_and_grads
-    monkeypatch.setattr(trainer.model, "loss_and_grads", lambda s: (math.nan, real(s)[1]))
+    monkeypatch.setattr(trainer.model, "loss_and_grads", lambda s, **kw: (math.nan, real(s)[1]))
     with pytest.raises(DivergedError, match="loss"):
         trainer.train_step()
-    monkeypatch.setattr(trainer.model, "loss_and_grads", lambda s: (1e6, real(s)[1]))
+    monkeypatch.setattr(trainer.model, "loss_and_grads", lambda s, **kw: (1e6, real(s)[1]))
     with pytest.raises(DivergedError, match="uniform"):
         trainer.train_step()
     assert trainer.step == 0
@@ -186,8 +191,8 @@ def test_an_overflowing_update_is_rolled_back(monkeypatch):
     velocity = {k: v.copy() for k, v in trainer.optimizer.slots["velocity"].items()}
     real = trainer.model.loss_and_grads
 
-    def huge(seqs):
-        loss, grads = real(seqs)
+    def huge(seqs, **kw):
+        loss, grads = real(seqs, **kw)
         for g in grads.values():
             g[...] = 1e38  # finite, but lr * g overflows float32
         return loss, grads
@@ -261,3 +266,134 @@ def test_rnn_core_never_imports_the_app():
             else:
                 continue
             assert not any(n == "app" or n.startswith("app.") for n in names), path.name
+
+
+# ------------------------------------------------------------ the experiments
+def overfitting(**changes) -> TrainConfig:
+    """A run whose validation loss turns up well before its last step (24 names, a big step)."""
+    base = dict(hidden_size=32, batch_size=6, learning_rate=0.03, val_fraction=0.25, max_steps=120,
+                eval_every=5, sample_every=10**6)  # fmt: skip
+    return config(**{**base, **changes})
+
+
+CLIPS = [(None, None), (1e4, None), (0.05, None), (None, 0.5), (None, 1e4), (0.5, 2.0)]
+
+
+@pytest.mark.parametrize(("clip_value", "clip_norm"), CLIPS)
+def test_history_keeps_the_gradient_norm_before_clipping_and_whether_clipping_changed_it(
+    monkeypatch, clip_value, clip_norm
+):
+    trainer = Trainer(config(clip_value=clip_value, clip_norm=clip_norm, learning_rate=0.01), NAMES)
+    raw = []
+    real = trainer.model.loss_and_grads
+
+    def spy(seqs, **kw):
+        loss, grads = real(seqs, **kw)
+        raw.append({k: g.copy() for k, g in grads.items()})
+        return loss, grads
+
+    monkeypatch.setattr(trainer.model, "loss_and_grads", spy)
+    trainer.run(max_steps=6)
+    for point, grads in zip(trainer.history, raw, strict=True):
+        flat = np.concatenate([g.ravel() for g in grads.values()])
+        assert point["grad_norm"] == pytest.approx(np.linalg.norm(flat), rel=1e-12)
+        clipped = np.clip(flat, -clip_value, clip_value) if clip_value is not None else flat
+        changed = not np.array_equal(clipped, flat)
+        changed |= bool(clip_norm is not None and np.linalg.norm(clipped) > clip_norm)
+        assert point["clipped"] is changed
+    expect_some = clip_value == 0.05 or clip_norm == 0.5 or clip_value == 0.5
+    assert any(p["clipped"] for p in trainer.history) is expect_some
+
+
+def test_the_history_thins_with_grad_norm_and_clipped_in_every_point():
+    trainer = Trainer(config(history_limit=10, clip_norm=1.0), NAMES)
+    trainer.run(max_steps=40)
+    train_points = [p for p in trainer.history if "train_loss" in p]
+    assert len(trainer.history) <= 10 and train_points
+    assert all(isinstance(p["clipped"], bool) and p["grad_norm"] > 0 for p in train_points)
+
+
+def test_each_step_uses_the_configured_truncation(monkeypatch):
+    trainer = Trainer(config(truncation=2), NAMES)
+    seen = []
+    real = trainer.model.loss_and_grads
+
+    def spy(seqs, **kw):
+        seen.append(kw.get("truncation"))
+        return real(seqs, **kw)
+
+    monkeypatch.setattr(trainer.model, "loss_and_grads", spy)
+    trainer.run(max_steps=3)
+    assert seen == [2, 2, 2]
+
+
+def test_w_h_init_norm_sets_the_spectral_norm_of_the_first_weights():
+    trainer = Trainer(config(w_h_init_norm=0.7), NAMES)
+    assert np.linalg.norm(trainer.model.W_h, 2) == pytest.approx(0.7, rel=1e-12)
+
+
+def weights_at_each_evaluation(trainer: Trainer) -> dict[int, dict[str, np.ndarray]]:
+    """The weights of the first evaluation of each step, filled in as the run goes."""
+    seen: dict[int, dict[str, np.ndarray]] = {}
+
+    def keep(t, info):
+        seen.setdefault(info["step"], {k: p.copy() for k, p in t.model.params.items()})
+
+    trainer.add_callback("on_evaluation", keep)
+    return seen
+
+
+def test_a_finished_keep_best_run_holds_its_best_weights():
+    trainer = Trainer(overfitting(), NAMES)
+    seen = weights_at_each_evaluation(trainer)
+    vals = []
+    trainer.add_callback("on_evaluation", lambda t, info: vals.append((info["step"], info["val_loss"])))
+    trainer.run()
+    assert trainer.finished and trainer.step == 120
+    best_step = trainer.best_step
+    assert best_step is not None and best_step < 120  # the validation loss turned up
+    assert trainer.best_val_loss == min(v for _, v in vals)
+    assert trainer.holds_best and trainer.val_rising
+    for name, p in trainer.model.params.items():
+        assert_array_equal(p, seen[best_step][name], err_msg=name)
+        assert_array_equal(p, trainer.best.params[name], err_msg=name)
+    # What the run reports: its val_loss, the last evaluation event and the history, all the best.
+    assert trainer.val_loss == trainer.best_val_loss == vals[-1][1]
+    last = trainer.history[-1]
+    assert last["step"] == 120 and last["val_loss"] == trainer.best_val_loss
+    assert last["best_step"] == best_step and last["final_val_loss"] > trainer.best_val_loss
+    assert trainer.evaluate() == trainer.best_val_loss  # the very weights
+    trainer.finish()  # idempotent
+    assert trainer.model.params["W_h"] is trainer.optimizer.params["W_h"]  # restored in place
+
+
+def test_without_keep_best_the_last_weights_stay():
+    trainer = Trainer(overfitting(keep_best=False), NAMES)
+    seen = weights_at_each_evaluation(trainer)
+    trainer.run()
+    assert trainer.best_step is not None and trainer.best_step < 120 and not trainer.holds_best
+    assert trainer.best.params is None  # nothing copied
+    assert trainer.history[-1]["val_loss"] > trainer.best_val_loss
+    assert_array_equal(trainer.model.W_h, seen[120]["W_h"])
+
+
+def test_raising_max_steps_continues_from_the_weights_held(monkeypatch):
+    trainer = Trainer(overfitting(), NAMES)
+    trainer.run()
+    held = {k: p.copy() for k, p in trainer.model.params.items()}
+    trainer.config = trainer.config.replace(max_steps=130)
+    assert not trainer.finished
+    started_from = []
+    real = trainer.model.loss_and_grads
+
+    def spy(seqs, **kw):
+        started_from.append(trainer.model.W_h.copy())
+        return real(seqs, **kw)
+
+    monkeypatch.setattr(trainer.model, "loss_and_grads", spy)
+    trainer.train_step()
+    assert trainer.step == 121 and not trainer.holds_best and trainer.val_loss is None
+    assert_array_equal(started_from[0], held["W_h"])
+    trainer.run()
+    assert trainer.step == 130 and trainer.holds_best
+    assert trainer.val_loss == trainer.best_val_loss
