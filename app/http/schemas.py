@@ -228,6 +228,10 @@ class StatusOut(BaseModel):
     storage_warning: str | None
     config: ConfigOut
     dataset: DatasetOut
+    best_val_loss: float | None = Field(None, description="the lowest validation loss so far")
+    best_step: int | None = Field(None, description="the step of best_val_loss")
+    holds_best: bool = Field(False, description="a finished keep_best run holds the weights of best_step")
+    val_rising: bool = Field(False, description="validation loss not back to its best for two evaluations")
 
 
 class RunOut(BaseModel):
@@ -272,10 +276,22 @@ class VisitorRuns(Body):
     open: bool
 
 
+class HistoryPoint(BaseModel):
+    """One point of a run's history: what was measured at that step (the rest is left out)."""
+
+    step: int
+    train_loss: float | None = Field(None, description="J per character of the step's batch")
+    val_loss: float | None = Field(None, description="J per character on the held-out names")
+    grad_norm: float | None = Field(None, description="the global L2 norm of the gradient, before clipping")
+    clipped: bool | None = Field(None, description="clipping changed the gradient at this step")
+    best_step: int | None = Field(None, description="a keep_best run's finish: whose weights it took")
+    final_val_loss: float | None = Field(None, description="and the validation loss of those it replaced")
+
+
 class HistoryOut(BaseModel):
     """A run's loss history, nats per character (downsampled to the run's history_limit)."""
 
-    history: list[dict[str, float | int | None]]
+    history: list[HistoryPoint]
 
 
 class FieldError(BaseModel):

@@ -159,9 +159,11 @@ def history(run: PathRunDep, format: Annotated[Literal["json", "csv"], Query()] 
     """The run's loss history: step, train_loss, val_loss (nats per character), as JSON or CSV."""
     points = run.history()
     if format == "json":
-        return JSONResponse(HistoryOut(history=points).model_dump(mode="json"))
+        out_points = HistoryOut.model_validate({"history": points})
+        return JSONResponse(out_points.model_dump(mode="json", exclude_none=True))
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=["step", "train_loss", "val_loss"], extrasaction="ignore")
+    fields = ["step", "train_loss", "val_loss", "grad_norm", "clipped"]
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(points)
     name = f"bptt-lab-{run.run_id}-history.csv"

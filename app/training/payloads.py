@@ -45,6 +45,10 @@ class Status(Progress):
     storage_warning: str | None
     config: dict[str, Any]  # TrainConfig.to_dict()
     dataset: DatasetSummary
+    best_val_loss: float | None  # the lowest validation loss so far
+    best_step: int | None  # and its step
+    holds_best: bool  # a finished keep_best run holds the weights of best_step
+    val_rising: bool  # the validation loss has not come back to its best for two evaluations
 
 
 class Sample(TypedDict):

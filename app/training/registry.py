@@ -129,6 +129,10 @@ def forked(source: RunProxy, config: TrainConfig, changed: frozenset[str]) -> tu
         ckpt.model if new.activation == ckpt.model.activation else ckpt.model.with_activation(new.activation)
     )
     same_optimizer = new.optimizer == base.optimizer
+    extra, best_params = ckpt.extra, ckpt.best_params
+    if changes:  # the best so far was measured under another configuration: the fork starts its own
+        trainer_extra = {k: v for k, v in (extra.get("trainer") or {}).items() if k != "best"}
+        extra, best_params = {**extra, "trainer": trainer_extra}, None
     buffer = io.BytesIO()
     save_checkpoint(
         buffer,
@@ -140,7 +144,8 @@ def forked(source: RunProxy, config: TrainConfig, changed: frozenset[str]) -> tu
         optimizer_state=ckpt.optimizer_state if same_optimizer else None,
         rng_state=ckpt.rng_state,
         history=ckpt.history,
-        extra=ckpt.extra,
+        extra=extra,
+        best_params=best_params,
     )
     return buffer.getvalue(), new
 

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from app.training.datasets import UPLOADED, Dataset
 from app.training.gate import Gate
 from app.training.payloads import Progress, Sample, Status
-from app.training.progress import RateMeter, finished_message, finite_or_none, last_value
+from app.training.progress import RateMeter, finished_message, finite_or_none, last_value, raised_message
 from app.training.rollback import GOOD_PERIOD, LastGood, diverged_message, trainer_bytes
 from app.training.states import Action, NotNowError, RunState, check_allowed
 from rnn_core.config import TrainConfig
@@ -104,6 +104,10 @@ class Run:
             "storage_warning": self.storage_warning,
             "config": tr.config.to_dict(),
             "dataset": self.dataset.summary(),
+            "best_val_loss": finite_or_none(tr.best_val_loss),
+            "best_step": tr.best_step,
+            "holds_best": tr.holds_best and tr.finished,
+            "val_rising": tr.val_rising,
         }
 
     def history(self) -> list[dict[str, Any]]:
@@ -126,7 +130,7 @@ class Run:
         tr = self.trainer
         try:
             tr.train_step()
-            if tr.step % tr.config.eval_every == 0:
+            if tr.step % tr.config.eval_every == 0 and tr.val_loss is None:  # else the finish did
                 tr.evaluate()
             if tr.step % tr.config.sample_every == 0 and self._sample_due():
                 tr.sample_names()
@@ -144,7 +148,7 @@ class Run:
             self._set_state(RunState.PAUSED, f"training stopped on an internal error: {exc}")
             return False
         if tr.finished:
-            self._set_state(RunState.FINISHED, finished_message(tr.config.max_steps))
+            self._set_state(RunState.FINISHED, finished_message(tr))
         return True
 
     def _sample_due(self) -> bool:
@@ -223,10 +227,10 @@ class Run:
             if rest:
                 tr.config = tr.config.replace(**rest)
             if self.state is RunState.FINISHED and not tr.finished:
-                message = f"max_steps raised to {tr.config.max_steps:,}: press Resume to train on"
-                self._set_state(RunState.PAUSED, message)
+                self._set_state(RunState.PAUSED, raised_message(tr))
             elif self.state in (RunState.RUNNING, RunState.PAUSED, RunState.IDLE) and tr.finished:
-                self._set_state(RunState.FINISHED, finished_message(tr.config.max_steps))
+                tr.finish()  # max_steps lowered to where it is: a keep_best run takes its best weights
+                self._set_state(RunState.FINISHED, finished_message(tr))
             else:
                 self._publish_state()
 

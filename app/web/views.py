@@ -103,10 +103,17 @@ def _plain(value: float) -> str:
 LIMITS = {"train": form_limits(TrainRequest), "generate": form_limits(GenerateRequest), "label": MAX_LABEL}
 
 
+def form_text(value: object) -> str:
+    """A configuration value as the form holds it: none is empty, a bool is true or false."""
+    if value is None:
+        return ""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def config_values(run: RunProxy) -> dict[str, str]:
     """The training form filled with the run's own configuration."""
     config = run.config.to_dict()
-    values = {k: "" if v is None else str(v) for k, v in config.items()}
+    values = {k: form_text(v) for k, v in config.items()}
     values["dataset"] = run.dataset.source
     return values
 

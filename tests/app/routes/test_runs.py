@@ -129,7 +129,7 @@ def test_history_as_json_and_csv(client: TestClient) -> None:
     csv = client.get(f"/api/runs/{made['id']}/history", params={"format": "csv"})
     assert csv.headers["content-type"].startswith("text/csv")
     lines = csv.text.strip().splitlines()
-    assert lines[0] == "step,train_loss,val_loss" and len(lines) == len(points) + 1
+    assert lines[0] == "step,train_loss,val_loss,grad_norm,clipped" and len(lines) == len(points) + 1
 
 
 def test_a_restart_brings_every_run_back_as_it_was_saved(tmp_path: Path, executor: Executor) -> None:
