@@ -102,13 +102,17 @@ document.addEventListener("htmx:after:swap", () => {
     for (const [run, token] of Object.entries(JSON.parse(experiment.dataset.presetRuns))) {
       localStorage.setItem(RUN_TOKEN_KEY + run, token);
     }
+    // Acted on once: later swaps (the stream's) must not start the navigation again and abort it.
+    experiment.removeAttribute("data-preset-runs");
     window.location.assign(experiment.dataset.compare);
     return;
   }
   const made = document.querySelector("[data-new-run]");
   if (!made) return;
-  localStorage.setItem(RUN_TOKEN_KEY + made.dataset.newRun, made.dataset.token);
-  window.location.assign(`/runs/${made.dataset.newRun}`);
+  const run = made.dataset.newRun;
+  made.removeAttribute("data-new-run");
+  localStorage.setItem(RUN_TOKEN_KEY + run, made.dataset.token);
+  window.location.assign(`/runs/${run}`);
 });
 document.addEventListener("DOMContentLoaded", () => {
   const page = document.querySelector("main[data-run]");
