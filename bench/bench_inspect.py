@@ -11,12 +11,19 @@ until the run is training, then asks for the Inspect panel's body
 one request after another (a pause of --gap seconds between them, as a page
 polling would) and times each from sending the request to the last byte of the
 HTML. Every answer is computed afresh: the weights move between requests, so
-the server traces the name again (Eq. 6.2 for every t), under the other
-activations too, checks the gradient by finite differences and draws the SVG.
+the server traces the name again (Eq. 6.2 for every t) and draws the SVG. The
+parts under closed <details> (the accumulation table, the gradient check by
+finite differences, the decay under the other activations) are drawn when the
+page opens them: each is timed too, as
+
+    GET /fragments/inspect/more?part=table|grad|decay&name=...&key=...
+
+right after a panel body (whose key it names), while training runs.
 
 It prints the p50 / p95 / max latency while training runs, the same with the
-run paused, the JSON of /api/inspect (T x T x D_h gammas) for comparison, and
-the training rate (characters per second) with and without the inspecting.
+run paused (the server answers a repeated request from its fragment cache), the
+parts, the JSON of /api/inspect (T x T x D_h gammas) for comparison, and the
+training rate (characters per second) with and without the inspecting.
 The issue's bar: p95 under 100 ms while training runs.
 """
 
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -40,6 +48,7 @@ if str(REPO) not in sys.path:  # run as a script: the harness lives beside bench
 from harness.servers import free_port, start_server_process, wait_training  # noqa: E402
 
 NAME = "probrachylophosaurus"  # 20 letters, from data/dinosaurs.txt
+PARTS = ("table", "grad", "decay")  # drawn when opened (app/inspect/views.py PARTS)
 
 
 def start_server(port: int, hidden: int, runs: Path) -> subprocess.Popen[bytes]:
@@ -59,6 +68,20 @@ def timed(client: httpx.Client, path: str, params: dict, count: int, gap: float)
         if response.status_code != 200 or not body:
             raise SystemExit(f"{path}: HTTP {response.status_code}: {body[:200]!r}")
         time.sleep(gap)
+    return out
+
+
+def timed_parts(client: httpx.Client, name: str, count: int, gap: float) -> dict[str, list[float]]:
+    """Milliseconds of each part asked for as the page does when it is opened: after a panel body."""
+    out: dict[str, list[float]] = {part: [] for part in PARTS}
+    for _ in range(count):
+        for part in PARTS:
+            body = client.get("/fragments/inspect", params={"name": name}).text
+            found = re.search(r'name="key" value="([^"]+)"', body)
+            if found is None:
+                raise SystemExit("/fragments/inspect: no weights key in the panel body")
+            params = {"name": name, "key": found.group(1), "part": part}
+            out[part] += timed(client, "/fragments/inspect/more", params, 1, gap)
     return out
 
 
@@ -109,12 +132,15 @@ def main() -> None:
                 busy_seconds = time.perf_counter() - t0
                 loaded = client.get("/api/status").json().get("chars_per_sec", 0.0)
                 size = len(client.get("/fragments/inspect", params=params).content)
+                parts = timed_parts(client, args.name, max(10, args.requests // 4), args.gap)
                 api = timed(client, "/api/inspect", params, max(10, args.requests // 4), args.gap)
                 api_size = len(client.get("/api/inspect", params=params).content)
                 client.post("/api/train/pause")
                 paused = timed(client, "/fragments/inspect", params, args.requests, args.gap)
                 print(summary("fragment, while training runs", running))
                 print(summary("fragment, training paused (cache hit)", paused))
+                for part, ms in parts.items():
+                    print(summary(f"opening the {part} part, while training runs", ms))
                 print(summary("/api/inspect JSON, while training runs", api))
                 print(f"fragment {size / 1e3:.0f} kB, JSON {api_size / 1e6:.2f} MB")
                 print(

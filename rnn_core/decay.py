@@ -16,7 +16,7 @@ import numpy as np
 from .activations import get_activation
 from .arrays import F64Array, FloatArray
 from .model import RNN
-from .trace import GammaTrace, decay_ratios, trace_gammas
+from .trace import GammaTrace, decay_ratios
 
 POWER_ITERATIONS = 40  # for the spectral norm of W_h in the decay bound
 
@@ -71,10 +71,26 @@ def decay_of(
 def gamma_norms_under(model: RNN, ids: Sequence[int], activation: str) -> tuple[F64Array, F64Array]:
     """|gamma_t(k)| (T, T) and sigma'(z(k)) (T, D_h) for ``model``'s weights under another sigma.
 
-    The trace of the twin model with the same weights (``trace_gammas``).
+    What ``trace_gammas`` of the twin with the same weights (``RNN.with_activation``) gives,
+    by a lighter path: its forward pass (``RNN.forward``, Eq. 1.1-3.2), then Eq. 6.2 for
+    every t at once, keeping one gamma_t(k) per t and only its norm; no gradients, and
+    never the T x T x D_h gammas.
     """
-    tr = trace_gammas(model.in_float64().with_activation(activation), ids)
-    return tr.gamma_norms, tr.sigma_prime
+    m = model.in_float64().with_activation(activation)
+    fw = m.forward([tuple(int(i) for i in ids)])  # one name: row t - 1 is step t
+    T = fw.batch.n_rows
+    steps = np.arange(T)
+    sigma_prime = np.asarray(m.act.sigma_prime(fw.h, out=np.empty_like(fw.h)), dtype=np.float64)
+    dtheta = np.array(fw.y_hat, dtype=np.float64)
+    dtheta[steps, fw.batch.y_idx] -= 1.0  # dJ(t)/dtheta(t) = y_hat(t) - y(t)
+    gamma = dtheta @ m.U  # row t - 1: gamma_t(t) = U^T (y_hat(t) - y(t)), then gamma_t(k)
+    norms = np.zeros((T, T))
+    norms[steps, steps] = np.linalg.norm(gamma, axis=1)
+    for k in range(T, 1, -1):
+        # Eq. 6.2 for every t >= k at once: gamma_t(k-1) = W_h^T (gamma_t(k) o sigma'(z(k)))
+        gamma[k - 1 :] = (gamma[k - 1 :] * sigma_prime[k - 1]) @ m.W_h
+        norms[k - 1 :, k - 2] = np.linalg.norm(gamma[k - 1 :], axis=1)
+    return norms, sigma_prime
 
 
 def decays_by_activation(model: RNN, tr: GammaTrace, others: Sequence[str]) -> tuple[Decay, ...]:

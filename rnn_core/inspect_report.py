@@ -15,13 +15,19 @@ what the page and the CLI read off it:
   activation and for the same weights under the others;
 - a gradient check: analytic against centred finite differences, float64.
 
+The last two cost more than all the rest (the check is 30 forward passes, the
+decay a trace under each other activation), and the panel shows them only on
+demand: they are computed the first time they are read, then kept with the
+report (``InspectReport.decays``, ``InspectReport.grad_check``).
+
 Pure NumPy, like the rest of rnn_core: the web app and the CLI both read it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -72,7 +78,11 @@ class Step:
 
 @dataclass(frozen=True)
 class InspectReport:
-    """Everything the Inspect panel shows for one name under one set of weights."""
+    """Everything the Inspect panel shows for one name under one set of weights.
+
+    ``decays`` and ``grad_check`` are computed when first read, from ``model`` (the float64
+    weights ``trace`` was traced under), and kept.
+    """
 
     name: str
     activation: str
@@ -85,8 +95,19 @@ class InspectReport:
     dW_h_norms: F64Array
     dW_h_norm: float
     table: tuple[TableRow, ...]  # k = T, T-1, ..., 1
-    decays: tuple[Decay, ...]  # the model's activation first
-    grad_check: tuple[GradCheckEntry, ...]
+    model: RNN = field(repr=False, compare=False)  # float64: what the decay and the check run on
+    compare: tuple[str, ...] = ()  # the other activations whose decay is shown beside the model's
+    grad_check_entries: int = GRAD_CHECK_ENTRIES  # checked per parameter
+
+    @cached_property
+    def decays(self) -> tuple[Decay, ...]:
+        """The decay under the model's activation, then under each of ``compare`` (on first read)."""
+        return decays_by_activation(self.model, self.trace, self.compare)
+
+    @cached_property
+    def grad_check(self) -> tuple[GradCheckEntry, ...]:
+        """The trace's gradients against centred differences (on first read: 30 forward passes)."""
+        return gradient_check(self.model, self.trace, self.grad_check_entries)
 
     @property
     def T(self) -> int:
@@ -184,7 +205,8 @@ def build_report(
 
     ``compare`` lists the other activations whose decay is shown beside the
     model's own (default: all the others). ``vocab.encode`` raises VocabError
-    naming a character the vocabulary lacks.
+    naming a character the vocabulary lacks. The decay and the gradient check
+    wait until they are first read.
     """
     if vocab.size != model.vocab_size:
         raise ValueError(f"vocabulary has {vocab.size} characters, the model {model.vocab_size}")
@@ -205,8 +227,9 @@ def build_report(
         dW_h_norms=dW_h_norms,
         dW_h_norm=dW_h_norm,
         table=table,
-        decays=decays_by_activation(m, tr, others),
-        grad_check=gradient_check(m, tr, grad_check_entries),
+        model=m,
+        compare=tuple(others),
+        grad_check_entries=grad_check_entries,
     )
 
 

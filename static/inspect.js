@@ -84,7 +84,10 @@
     button.click();
   });
 
-  // What the student opened stays open when training's refresh morphs the panel body.
+  // What the student opened stays open when training's refresh morphs the panel body. The parts
+  // drawn on demand (the table, the check, the decay) are named in that refresh by their hidden
+  // input and come back drawn; a part reopened here that came back as a placeholder asks for
+  // itself on its toggle event (hx-trigger in partials/inspect/more.html).
   let opened = [];
   document.addEventListener("htmx:before:swap", () => {
     opened = [...document.querySelectorAll("#inspect-panel details[open][id]")].map((d) => d.id);

@@ -80,6 +80,11 @@ class GammaMap:
     T: int
     selected: tuple[int, int]  # the cell that holds the map's one tab stop (roving tabindex)
 
+    @property
+    def grid(self) -> tuple[tuple[MapCell, ...], ...]:
+        """The cells row by row: row t holds k = 1..t."""
+        return tuple(self.cells[t * (t - 1) // 2 : t * (t + 1) // 2] for t in range(1, self.T + 1))
+
 
 def triangle_map(
     norms: np.ndarray,
@@ -103,19 +108,28 @@ def triangle_map(
     fills = SEQUENTIAL.colours(log_fractions(norms, lo, hi))
     every = 1 if size >= 13 else 2
     shown = [i for i in range(T) if i % every == 0 or i == T - 1]
+    rows_t, cols_k = np.tril_indices(T)  # row by row, k = 1..t: the order the grid reads
+    xs = [round(left + k * size, 2) for k in range(T)]
+    ys = [round(top + t * size, 2) for t in range(T)]
     cells = tuple(
         MapCell(
-            t,
-            k,
-            round(left + (k - 1) * size, 2),
-            round(top + (t - 1) * size, 2),
-            str(fills[t - 1, k - 1]) if shown_mask[t - 1, k - 1] else "#ffffff",
-            exact(float(norms[t - 1, k - 1])),
-            fmt(float(norms[t - 1, k - 1])),
-            ("own" if k == t else "sent") if shown_mask[t - 1, k - 1] else "blank",
+            t + 1,
+            k + 1,
+            xs[k],
+            ys[t],
+            fill if on else "#ffffff",
+            exact(v),
+            fmt(v),
+            ("own" if k == t else "sent") if on else "blank",
         )
-        for t in range(1, T + 1)
-        for k in range(1, t + 1)
+        for t, k, v, fill, on in zip(
+            rows_t.tolist(),
+            cols_k.tolist(),
+            norms[rows_t, cols_k].tolist(),
+            fills[rows_t, cols_k].tolist(),
+            shown_mask[rows_t, cols_k].tolist(),
+            strict=True,
+        )
     )
     return GammaMap(
         width=round(left + grid + 8, 2),
@@ -246,20 +260,20 @@ def vector_chart(values: np.ndarray, limit: float | None = None, mid: float = 40
     half, left = mid - 6.0, 4.0
     width = left + bw * D_h + 4
     limit = limit or float(np.abs(values).max()) or 1.0
-    fills = DIVERGING.colours(signed_fractions(values, limit))
+    fills = DIVERGING.colours(signed_fractions(values, limit)).tolist()
+    bar_width = round(bw * 0.9, 2)
     bars = []
-    for i, v in enumerate(values):
+    for i, v in enumerate(values.tolist()):  # plain floats: a NumPy scalar's arithmetic is slow
         size = min(abs(v) / limit, 1.0) * half
-        y = mid - size if v > 0 else mid
         bars.append(
             VectorBar(
                 i=i + 1,
                 x=round(left + i * bw, 2),
-                y=round(y, 2),
-                width=round(bw * 0.9, 2),
+                y=round(mid - size if v > 0 else mid, 2),
+                width=bar_width,
                 height=round(max(size, 0.3), 2),
-                fill=str(fills[i]),
-                value=exact(float(v)),
+                fill=fills[i],
+                value=exact(v),
             )
         )
     top = bars[int(np.argmax(np.abs(values)))]

@@ -17,7 +17,7 @@ import numpy as np
 from app.inspect.decay import DecayPlot, decay_plot
 from app.inspect.learn_base import Context
 from app.inspect.numbers import Num, num
-from app.inspect.views import GradRow, grad_row
+from app.inspect.parts import GradRow, grad_row
 from rnn_core.gradcheck import GRAD_CHECK_TOLERANCE
 
 DISTANCES = (1, 2, 5, 10, 20)  # the distances t - k the forgetting step writes out

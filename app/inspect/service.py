@@ -16,7 +16,10 @@ the server however the server ends (see `watch_server`).
 
 Reports are cached (in whichever process answers) by (name, weights key), so the
 page's step-backwards walk and heatmap clicks read the very numbers the page
-shows, and a refresh while the weights stand still costs nothing. A Learn walk
+shows; so are the fragments rendered from them (by everything the job asks), so
+a request repeated while the weights stand still costs nothing. A report computes
+its gradient check and its decay under the other activations only when a part
+that shows them is asked for (the panel's closed <details>, /api/inspect, Learn). A Learn walk
 (app/inspect/learn.py) keeps the snapshot it started on in `frozen`
 (app/inspect/frozen.py) and names it in every request, so its numbers stand
 still while training goes on, until the student asks for fresh weights.
@@ -32,7 +35,7 @@ import multiprocessing
 import os
 import secrets
 import threading
-from collections import OrderedDict
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -41,8 +44,10 @@ from multiprocessing.connection import Connection
 from typing import Literal
 
 from app.inspect.frozen import FrozenSnapshots, Snapshot, SnapshotSource
+from app.inspect.kept import Kept
 from app.inspect.learn import LearnError, LearnMeta, LearnQuery, learn_view
 from app.inspect.names import InspectNameError, clean_name, known_characters
+from app.inspect.parts import PARTS, part_view
 from app.inspect.views import (
     MAX_INSPECT_CHARS,
     inspect_view,
@@ -69,6 +74,7 @@ __all__ = [
 log = logging.getLogger("bptt_lab.inspect")
 
 CACHE_SIZE = 16  # reports kept (each holds a T x T x D_h gamma)
+HTML_CACHE_SIZE = 32  # rendered fragments kept (a panel body is ~150 kB)
 DEFAULT_NAMES = ("tyrannosaurus",)  # shown first when the vocabulary spells it
 WORKER_TIMEOUT = 30.0  # seconds a job may take in the worker before it runs here instead
 
@@ -85,8 +91,8 @@ STALE = (
 
 # ------------------------------------------------------------ jobs, answers
 #: What a job asks for: the panel body, the walk's table, one gamma vector, /api/inspect's JSON,
-#: or a step of the Learn walk.
-JobKind = Literal["result", "walk", "vector", "json", "learn"]
+#: a step of the Learn walk, or a part the panel shows on demand (the table, the check, the decay).
+JobKind = Literal["result", "walk", "vector", "json", "learn", "table", "grad", "decay"]
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,12 @@ class Job:
     fresh: bool = False  # asked for by a person (not a refresh): clear the message beside the input
     learn: LearnQuery | None = None  # the Learn step to show (with the panel body, or alone)
     now_step: int = 0  # the run's step when the job was made (a frozen walk says how far it has got)
+    opened: tuple[str, ...] = ()  # the parts (parts.PARTS) the page has open: drawn in the body
+
+    def html_key(self, weights: str) -> tuple[object, ...]:
+        """What the fragment drawn for this job depends on, given the key of the weights used."""
+        return (self.kind, self.name, weights, self.walk, self.t, self.k, self.fresh, self.learn,
+                self.now_step if self.learn is not None else 0, self.opened)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -126,29 +138,37 @@ class Inspected:
     step: int
 
 
-_reports: OrderedDict[tuple[str, str], Inspected] = OrderedDict()
-_reports_lock = threading.Lock()
+_reports: Kept[tuple[str, str], Inspected] = Kept(CACHE_SIZE)  # by (name, weights key)
+_html: Kept[tuple[object, ...], Answer] = Kept(HTML_CACHE_SIZE)  # by Job.html_key
 
 
 def report_for(job: Job) -> Inspected:
     """The report for the job: the one for the page's weights if kept, else the job's own."""
-    with _reports_lock:
-        for key in (job.want, job.key):
-            found = _reports.get((job.name, key))
-            if found is not None:
-                _reports.move_to_end((job.name, key))
-                return found
+    for key in (job.want, job.key):
+        found = _reports.get((job.name, key))
+        if found is not None:
+            return found
     done = Inspected(build_report(job.model, job.vocab, job.name), job.key, job.step)
-    with _reports_lock:
-        _reports[(job.name, job.key)] = done
-        while len(_reports) > CACHE_SIZE:
-            _reports.popitem(last=False)
+    _reports.put((job.name, job.key), done)
     return done
 
 
 def answer(job: Job) -> Answer:
-    """Build (or reuse) the report and render what the job asks for."""
+    """Build (or reuse) the report and render what the job asks for (or reuse that too)."""
     done = report_for(job)
+    if job.kind == "json":
+        return _answer(job, done)
+    key = job.html_key(done.key)
+    found = _html.get(key)
+    if found is not None:
+        return Answer(found.status, found.body)
+    made = _answer(job, done)
+    _html.put(key, made)
+    return made
+
+
+def _answer(job: Job, done: Inspected) -> Answer:
+    """What the job asks for, rendered from its report."""
     r = done.report
     if job.kind == "json":
         body = {**r.to_dict(), "step": done.step, "warning": nonfinite_note(r)}
@@ -161,6 +181,12 @@ def answer(job: Job) -> Answer:
             message = f"γ_t⁽ᵏ⁾ needs 1 ≤ k ≤ t ≤ T = {r.T} (or t = 0 for the sum over t)"
             return Answer(422, render("error", message=message))
         return Answer(200, render("vector", vec=vector_view(r, job.t, job.k)))
+    if job.kind == "table":
+        return Answer(200, render("table", table=part_view(r, "table", job.walk)))
+    if job.kind == "grad":
+        return Answer(200, render("grad", grad=part_view(r, "grad")))
+    if job.kind == "decay":
+        return Answer(200, render("decay", decay=part_view(r, "decay")))
     learn, learn_error = None, None
     if job.learn is not None:
         labels = tuple(job.vocab.label(i) for i in range(job.vocab.size))
@@ -173,7 +199,7 @@ def answer(job: Job) -> Answer:
         if learn is None:
             return Answer(422, render("error", message=learn_error))
         return Answer(200, render("learn", learn=learn, oob=True))
-    view = inspect_view(r, done.key, done.step, job.walk, (job.t, job.k))
+    view = inspect_view(r, done.key, done.step, job.walk, (job.t, job.k), job.opened)
     html = render("result", insp=view, clear_error=job.fresh, learn=learn, learn_error=learn_error)
     return Answer(200, html)
 
@@ -231,12 +257,14 @@ class InspectionService:
         fresh: bool = False,
         learn: LearnQuery | None = None,
         snap: str = "",
+        opened: Sequence[str] = (),
     ) -> Job:
         """A job for ``raw_name`` under the current weights; InspectNameError if it is refused.
 
         ``snap`` names the frozen weights of a Learn walk (StaleSnapshotError when they are no
         longer kept); a walk asked for without it starts on the weights of now and keeps them.
-        Weights the page shows (``want``) that a walk froze are read again exactly."""
+        Weights the page shows (``want``) that a walk froze are read again exactly. ``opened``
+        names the parts the page has open (only app/inspect/parts.py PARTS are kept)."""
         now = source.snapshot()
         if snap:
             kept = self.frozen.get(snap)
@@ -250,7 +278,10 @@ class InspectionService:
             if learn is not None:
                 self.frozen.keep(key, now)
         name = clean_name(raw_name, use.vocab)
-        return Job(kind, name, key, use.step, use.model, use.vocab, want, walk, t, k, fresh, learn, now.step)
+        parts = tuple(p for p in PARTS if p in opened)
+        return Job(
+            kind, name, key, use.step, use.model, use.vocab, want, walk, t, k, fresh, learn, now.step, parts
+        )
 
     def run(self, job: Job) -> Answer:
         """The job's answer, from the worker process if it is up, else from this thread."""

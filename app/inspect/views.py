@@ -7,10 +7,16 @@ and every equation link are in the templates (templates/partials/inspect.html
 and templates/partials/inspect/), which name each quantity by the seed's symbol
 and equation.
 
-    inspect_view(report, key, step, walk, selected)  the whole panel body
+    inspect_view(report, key, step, walk, selected, opened)  the whole panel body
     lit_layers(report, walk)                         what step k of the walk lights on the charts
     vector_view(report, t, k)                        one gamma_t(k) across the hidden units
     render(block, **context)                         one of the panel's fragments
+
+The accumulation table, the gradient check and the decay plot sit under closed
+<details>: the panel body carries only their place (partials/inspect/more.html),
+and the page asks for a part when it is opened (/fragments/inspect/more?part=...),
+or names the parts it has open in its next request, which then draws them in
+place (``opened``). Their view models are in app/inspect/parts.py.
 
 The accumulation table's walk is in app/inspect/walk.py.
 """
@@ -26,7 +32,6 @@ from markupsafe import Markup
 
 from app.http.schemas import MAX_NAME_CHARS
 from app.inspect.charts import (
-    AccumulatedMap,
     BarChart,
     GammaMap,
     VectorChart,
@@ -35,15 +40,22 @@ from app.inspect.charts import (
     gamma_map,
     vector_chart,
 )
-from app.inspect.decay import DecayNote, DecayPlot, decay_notes, decay_plot
-from app.inspect.numbers import Cell, cell, exact, fmt, sci
-from app.inspect.walk import WalkLayers, WalkView, walk_layers, walk_view
+from app.inspect.numbers import Cell, cell, exact, fmt
+from app.inspect.parts import (
+    VECTOR_URL,
+    DecayView,
+    GradCheckView,
+    TableView,
+    decay_view,
+    grad_check_view,
+    table_view,
+)
+from app.inspect.walk import WalkLayers, walk_layers
 from app.web import templating
-from rnn_core.gradcheck import GRAD_CHECK_EPS, GRAD_CHECK_TOLERANCE, GradCheckEntry
 from rnn_core.inspect_report import InspectReport
 
 PANEL = "partials/inspect.html"
-Fragment = Literal["result", "error", "walk", "vector", "learn", "note"]
+Fragment = Literal["result", "error", "walk", "vector", "learn", "note", "table", "grad", "decay"]
 #: The template holding each fragment (a block of the same name).
 TEMPLATES: dict[Fragment, str] = {
     "result": PANEL,
@@ -52,8 +64,10 @@ TEMPLATES: dict[Fragment, str] = {
     "vector": "partials/inspect/vector.html",
     "learn": "partials/learn/card.html",
     "note": "partials/inspect/note.html",
+    "table": "partials/inspect/table.html",
+    "grad": "partials/inspect/grad_check.html",
+    "decay": "partials/inspect/decay.html",
 }
-VECTOR_URL = "/fragments/inspect/gamma"
 MAX_INSPECT_CHARS = MAX_NAME_CHARS  # the longest name the Generate panel writes: 40
 #: Above this J(t) the probability e^-J(t) of the true character underflows float64 to 0.
 J_UNDERFLOW = 700.0
@@ -123,26 +137,6 @@ class VectorView:
 
 
 @dataclass(frozen=True)
-class GradRow:
-    param: str
-    equation: str  # the seed's equation the parameter appears in
-    index: str  # 1-based
-    analytic: Cell
-    numeric: Cell
-    rel_error: Cell
-    css: str  # "ok" below the tolerance, else "bad"
-
-
-@dataclass(frozen=True)
-class GradCheckView:
-    rows: tuple[GradRow, ...]
-    largest: Cell  # the largest relative error, css "ok" or "bad"
-    ok: bool
-    tolerance: str  # GRAD_CHECK_TOLERANCE, as the verdict writes it
-    eps: str  # the difference step of rnn_core.gradcheck
-
-
-@dataclass(frozen=True)
 class InspectView:
     name: str
     key: str
@@ -156,15 +150,14 @@ class InspectView:
     warning: str | None  # said when J is not finite
     steps: tuple[StepView, ...]
     gamma_map: GammaMap
-    accumulated_map: AccumulatedMap
     dW_h_bars: BarChart
-    layers: WalkLayers  # step k of the walk, drawn over those three
-    decay: DecayPlot
-    decay_notes: tuple[DecayNote, ...]
+    layers: WalkLayers  # step k of the walk, drawn over the two charts (and the table's map)
+    walk_k: int  # the step k the walk has lit (0: none), kept while the table is closed
+    table: TableView | None  # None: drawn when opened (PARTS)
+    decay: DecayView | None
     dW_h_sum: Cell
     dW_h_norm: Cell
-    grad: GradCheckView
-    walk: WalkView
+    grad: GradCheckView | None  # None: computed and drawn when opened
     vector: VectorView
 
 
@@ -175,12 +168,21 @@ def render(block: Fragment, **context: Any) -> Markup:
 
 # ------------------------------------------------------------------ builders
 def inspect_view(
-    r: InspectReport, key: str, step: int, walk: int = 0, selected: tuple[int, int] | None = None
+    r: InspectReport,
+    key: str,
+    step: int,
+    walk: int = 0,
+    selected: tuple[int, int] | None = None,
+    opened: tuple[str, ...] = (),
 ) -> InspectView:
-    """Everything the panel body shows for one name, traced under the weights ``key`` of ``step``."""
+    """Everything the panel body shows for one name, traced under the weights ``key`` of ``step``.
+
+    The parts of PARTS are computed and drawn only when named in ``opened`` (the page has them
+    open); the others are left for the page to ask for when they are opened."""
     t, k = selected if selected and 1 <= selected[1] <= selected[0] <= r.T else (r.T, r.T)
-    walk_model = walk_view(r, walk)
-    maps = gamma_map(r, VECTOR_URL), accumulated_map(r, VECTOR_URL), dW_h_bars(r)
+    walk = walk if 1 <= walk <= r.T else 0
+    maps = gamma_map(r, VECTOR_URL), dW_h_bars(r)
+    table = table_view(r, walk) if "table" in opened else None
     return InspectView(
         name=r.name,
         key=key,
@@ -194,15 +196,14 @@ def inspect_view(
         warning=nonfinite_note(r),
         steps=step_views(r),
         gamma_map=maps[0],
-        accumulated_map=maps[1],
-        dW_h_bars=maps[2],
-        layers=walk_layers(*maps, walk_model.k),
-        decay=decay_plot(r),
-        decay_notes=decay_notes(r),
+        dW_h_bars=maps[1],
+        layers=walk_layers(maps[0], table.accumulated_map if table else None, maps[1], walk),
+        walk_k=walk,
+        table=table,
+        decay=decay_view(r) if "decay" in opened else None,
         dW_h_sum=cell(r.dW_h_norm_sum),
         dW_h_norm=cell(r.dW_h_norm),
-        grad=grad_check_view(r),
-        walk=walk_model,
+        grad=grad_check_view(r) if "grad" in opened else None,
         vector=vector_view(r, t, k),
     )
 
@@ -257,32 +258,4 @@ def vector_view(r: InspectReport, t: int, k: int) -> VectorView:
         cell(delta),
         cell(h_norm),
         cell(delta * h_norm),
-    )
-
-
-_PARAM_EQUATION = {"W_h": "5.2", "W_x": "1.1", "b1": "1.1", "U": "2.1", "b2": "2.1"}
-
-
-def grad_row(e: GradCheckEntry) -> GradRow:
-    """One checked entry: analytic (the trace's BPTT) against the centred difference."""
-    return GradRow(
-        param=e.param,
-        equation=_PARAM_EQUATION[e.param],
-        index="[" + ", ".join(str(i + 1) for i in e.index) + "]",
-        analytic=Cell(f"{e.analytic:.6g}", exact(e.analytic)),
-        numeric=Cell(f"{e.numeric:.6g}", exact(e.numeric)),
-        rel_error=Cell(f"{e.rel_error:.1e}", exact(e.rel_error)),
-        css="ok" if e.rel_error < GRAD_CHECK_TOLERANCE else "bad",
-    )
-
-
-def grad_check_view(r: InspectReport) -> GradCheckView:
-    """The checked entries and the verdict on the largest relative error."""
-    ok = r.grad_check_max_error < GRAD_CHECK_TOLERANCE
-    return GradCheckView(
-        rows=tuple(grad_row(e) for e in r.grad_check),
-        largest=cell(r.grad_check_max_error, "ok" if ok else "bad"),
-        ok=ok,
-        tolerance=sci(GRAD_CHECK_TOLERANCE),
-        eps=sci(GRAD_CHECK_EPS),
     )

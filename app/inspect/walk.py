@@ -148,10 +148,11 @@ def bars_walk(m: BarChart, walk: int) -> WalkLayer:
 @dataclass(frozen=True)
 class WalkLayers:
     gamma: WalkLayer
-    accumulated: WalkLayer
+    accumulated: WalkLayer | None  # None while the accumulation table (and its map) is not drawn
     bars: WalkLayer
 
 
-def walk_layers(gamma: GammaMap, accumulated: AccumulatedMap, bars: BarChart, walk: int) -> WalkLayers:
-    """The three layers of step k = ``walk`` (0: empty layers, nothing lit)."""
-    return WalkLayers(gamma_walk(gamma, walk), accumulated_walk(accumulated, walk), bars_walk(bars, walk))
+def walk_layers(gamma: GammaMap, accumulated: AccumulatedMap | None, bars: BarChart, walk: int) -> WalkLayers:
+    """The layers of step k = ``walk`` (0: empty layers, nothing lit) on the charts drawn."""
+    acc = accumulated_walk(accumulated, walk) if accumulated is not None else None
+    return WalkLayers(gamma_walk(gamma, walk), acc, bars_walk(bars, walk))

@@ -5,6 +5,10 @@
     GET /fragments/inspect/start          the panel body for a first name of the data set
     GET /fragments/inspect/walk?walk=k    the accumulation table with step k lit
     GET /fragments/inspect/gamma?t=&k=    one gamma_t(k) across the hidden units
+    GET /fragments/inspect/more?part=     a part the panel draws when opened: table, grad, decay
+
+The panel's requests name the parts it has open (``open``, repeated), which the
+body then draws in place; closed ones are asked for when they are opened.
 
 Handlers are plain functions, so FastAPI runs them in its thread pool: taking a
 snapshot of the weights never blocks the event loop, and the tracing itself runs
@@ -24,13 +28,23 @@ from pydantic import BaseModel, Field
 from app.deps import PageRunDep, PathRunDep, RunDep
 from app.http.schemas import ErrorOut, FieldError
 from app.inspect.learn import LearnError, LearnQuery, query_of
-from app.inspect.service import InspectionService, InspectNameError, Job, SnapshotSource, get_inspection
+from app.inspect.parts import PARTS
+from app.inspect.service import (
+    InspectionService,
+    InspectNameError,
+    Job,
+    JobKind,
+    SnapshotSource,
+    get_inspection,
+)
 from app.inspect.views import render
 from app.web.urlstate import merged_url
 
 router = APIRouter(tags=["inspect"])
 InspectionDep = Annotated[InspectionService, Depends(get_inspection)]
 Step = Annotated[int, Query(ge=0, le=1_000)]
+#: The parts of the panel body the page has open (app/inspect/parts.py PARTS), drawn in place.
+Opened = Annotated[list[str], Query(alias="open")]
 
 
 class GuessOut(BaseModel):
@@ -166,6 +180,7 @@ def inspect_fragment(
     k: Step = 0,
     fresh: bool = False,
     learn: str = "",
+    opened: Opened = [],  # noqa: B006 (FastAPI copies a query default)
 ) -> Response:
     """The panel body for ``name``; 204 when ``key`` names the weights already shown.
 
@@ -178,7 +193,8 @@ def inspect_fragment(
     if key and q is None and key == service.current_key(run):
         return Response(status_code=204)
     response = _html(
-        service, lambda: service.job(run, name, "result", walk=walk, t=t, k=k, fresh=fresh, learn=q)
+        service,
+        lambda: service.job(run, name, "result", walk=walk, t=t, k=k, fresh=fresh, learn=q, opened=opened),
     )
     if fresh and response.status_code == 200:
         changes = {"name": name.strip(), **({"learn": q.step} if q else {})}
@@ -232,3 +248,21 @@ def inspect_gamma(
 ) -> Response:
     """gamma_t(k) across the hidden units (a click on the |gamma_t(k)| map); t = 0: gamma(k)."""
     return _html(service, lambda: service.job(run, name, "vector", want=key, t=t, k=k))
+
+
+@router.get("/fragments/inspect/more", response_class=HTMLResponse, include_in_schema=False)
+def inspect_more(
+    run: PageRunDep,
+    service: InspectionDep,
+    name: str = "",
+    key: str = "",
+    part: str = "",
+    walk: Step = 0,
+) -> Response:
+    """A part of the panel body drawn when it is opened, from the weights the page shows: the
+    accumulation table (with step ``walk`` of its walk lit), the gradient check or the decay plot."""
+    kinds: dict[str, JobKind] = {"table": "table", "grad": "grad", "decay": "decay"}
+    if part not in PARTS or part not in kinds:
+        message = f"the panel has no part {part!r} to show (only {', '.join(PARTS)})"
+        return HTMLResponse(render("error", message=message), 422)
+    return _html(service, lambda: service.job(run, name, kinds[part], want=key, walk=walk))

@@ -25,7 +25,7 @@ from app.deps import PageRunDep
 from app.inspect.learn import LearnError, LearnQuery, query_of
 from app.inspect.service import InspectNameError, Job
 from app.inspect.views import render
-from app.routes.inspect import InspectionDep
+from app.routes.inspect import InspectionDep, Opened
 
 router = APIRouter(prefix="/fragments/learn", tags=["learn"], include_in_schema=False)
 
@@ -67,11 +67,14 @@ def learn_open(
     k: str = "",
     i: str = "",
     j: str = "",
+    opened: Opened = [],  # noqa: B006 (FastAPI copies a query default)
 ) -> Response:
-    """The panel body with Learn at ``step`` (default 1), on fresh weights kept for the walk."""
+    """The panel body with Learn at ``step`` (default 1), on fresh weights kept for the walk;
+    ``open``: the parts of the panel the page has open, drawn in place."""
     try:
         q = query_of(step, t, k, i, j)
-        job = service.job(run, name or service.default_name(run), "result", learn=q, fresh=True)
+        name = name or service.default_name(run)
+        job = service.job(run, name, "result", learn=q, fresh=True, opened=opened)
     except (LearnError, InspectNameError) as exc:
         return refused(str(exc))
     return answered(request, service, job, q)
@@ -102,10 +105,16 @@ def learn_step(
 
 
 @router.get("/close", response_class=HTMLResponse)
-def learn_close(request: Request, run: PageRunDep, service: InspectionDep, name: str = "") -> Response:
+def learn_close(
+    request: Request,
+    run: PageRunDep,
+    service: InspectionDep,
+    name: str = "",
+    opened: Opened = [],  # noqa: B006 (FastAPI copies a query default)
+) -> Response:
     """The panel body without Learn, on the weights of now (following training again)."""
     try:
-        job = service.job(run, name or service.default_name(run), "result", fresh=True)
+        job = service.job(run, name or service.default_name(run), "result", fresh=True, opened=opened)
     except InspectNameError as exc:
         return refused(str(exc))
     return answered(request, service, job, None)

@@ -110,13 +110,16 @@ def test_decay_for_every_activation_equals_trace_gammas(activation: str) -> None
     assert sigmoid.max_slope == 0.25  # the 1/4 the page explains
 
 
-def test_gamma_norms_under_matches_a_full_trace() -> None:
-    model = model_for("sigmoid", D_h=7, seed=11)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_gamma_norms_under_matches_a_full_trace(activation: str) -> None:
+    model = model_for("sigmoid", D_h=7, seed=11).astype(np.float32)
     ids = VOCAB.encode("iguanodon")
-    norms, sigma_prime = gamma_norms_under(model, ids, "relu")
-    tr = trace_gammas(model.with_activation("relu"), ids)
+    norms, sigma_prime = gamma_norms_under(model, ids, activation)
+    tr = trace_gammas(model.with_activation(activation), ids)
+    assert norms.dtype == sigma_prime.dtype == np.float64  # float64 whatever the model's dtype
     np.testing.assert_allclose(norms, tr.gamma_norms, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(sigma_prime, tr.sigma_prime)
+    assert np.all(np.triu(norms, 1) == 0)  # J(t) does not depend on h(k) for k > t
     # decay_ratios by hand on a 3-step triangle: row t holds |gamma_t(t-d)| / |gamma_t(t)|.
     norms = np.array([[2.0, 0, 0], [1.0, 4.0, 0], [0.5, 3.0, 6.0]])
     expected = np.array([[1.0, np.nan, np.nan], [1.0, 0.25, np.nan], [1.0, 0.5, 0.5 / 6]])
@@ -126,7 +129,9 @@ def test_gamma_norms_under_matches_a_full_trace() -> None:
 def test_the_report_checks_its_own_trace() -> None:
     model = model_for("tanh", D_h=12, seed=13)
     r = build_report(model, VOCAB, "triceratops")
+    assert "grad_check" not in vars(r) and "decays" not in vars(r)  # computed when first read
     assert r.grad_check == gradient_check(model, r.trace)
+    assert r.grad_check is r.grad_check and "grad_check" in vars(r)  # then kept
     assert {e.param for e in r.grad_check} == set(PARAM_NAMES)
     assert r.grad_check_max_error == max(e.rel_error for e in r.grad_check) < 1e-6
 

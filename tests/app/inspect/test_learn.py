@@ -234,6 +234,23 @@ def test_steps_8_and_9_the_payoff_and_the_decay(client: TestClient, run: FakeRun
     assert card.one(by_testid("learn-decay"))
 
 
+def test_opening_and_closing_learn_keep_the_open_parts_drawn(client: TestClient) -> None:
+    """The buttons that swap the panel body name the parts the page has open; they come back drawn."""
+    root, _ = opened(client, step=8, open=["grad", "table"])
+    drawn = {d.attrs["id"]: d for d in root.all(lambda n: n.tag == "details" and "id" in n.attrs)}
+    assert "open" in drawn["more-grad"].attrs and "open" in drawn["more-table"].attrs
+    assert "open" not in drawn["more-decay"].attrs
+    rows = root.one(by_testid("grad-check")).all(lambda n: n.tag == "tr" and "data-param" in n.attrs)
+    analytic = {r.all(lambda n: n.tag == "td")[0].text(): r for r in rows if r.attrs["data-param"] == "W_h"}
+    checks = root.one(by_testid("learn-check")).all(lambda n: n.tag == "tr" and bool(n.attrs.get("class")))
+    assert [r.one(lambda n: n.tag == "th").text() for r in checks] == list(analytic)  # the same check
+    for button in ("learn-fresh", "learn-close"):
+        include = root.one(by_testid(button)).attrs["hx-include"] or ""
+        assert "details[open] > input.open-state" in include
+    closed = client.get("/fragments/learn/close", params={"name": NAME, "open": "decay"})
+    assert closed.status_code == 200 and parse(closed.text).one(by_testid("decay-table"))
+
+
 # ------------------------------------------------------- frozen weights
 def test_the_walk_keeps_its_weights_until_fresh_ones_are_asked_for(client: TestClient, run: FakeRun) -> None:
     _, snap = opened(client)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Request, Response, expect
 
 from ..conftest import CHROMIUM, RESULTS, by
 
@@ -54,9 +54,10 @@ def test_typing_a_name_shows_its_heatmap_and_table(page: Page) -> None:
     expect(summary(page)).to_have_attribute("data-name", NAME, timeout=10_000)
     T = len(NAME) + 1
     expect(by(page, "gamma-heatmap").locator("rect.g-cell")).to_have_count(T * (T + 1) // 2)
-    expect(by(page, "bptt-table").locator("tbody tr")).to_have_count(T)
-    expect(by(page, "gamma-decay")).to_be_hidden()  # on demand: the first view is the triangle
+    for testid in ("bptt-table", "grad-check", "gamma-decay"):  # on demand: drawn when opened
+        expect(by(page, testid)).to_have_count(0)
     open_more(page)
+    expect(by(page, "bptt-table").locator("tbody tr")).to_have_count(T)
     expect(by(page, "gamma-decay")).to_be_visible()
     expect(by(page, "grad-check").locator("tbody tr")).to_have_count(15)
     expect(by(page, "grad-verdict")).to_have_attribute("data-ok", "true")
@@ -147,6 +148,50 @@ def test_the_inspected_name_follows_the_training(page: Page) -> None:
     page.wait_for_timeout(3_500)
     assert summary(page).get_attribute("data-step") == frozen
     page.check("#inspect-follow")
+
+
+def next_refresh(page: Page) -> Response:
+    """The panel body's next answer with a body (training's refresh after the weights moved)."""
+
+    def body(r: Response) -> bool:
+        return "/fragments/inspect?" in r.url and r.status == 200
+
+    with page.expect_response(body, timeout=10_000) as a:
+        pass
+    page.wait_for_timeout(200)  # swapped and settled
+    return a.value
+
+
+def test_an_open_part_is_drawn_in_place_as_the_panel_follows_training(page: Page) -> None:
+    """The gradient check is computed when its <details> opens; open, it is named in each refresh
+    and drawn in place (no request of its own, no placeholder); closed, it waits again."""
+    grad = page.locator("#more-grad")
+    rows = grad.locator('[data-testid="grad-check"] tbody tr')
+    if not grad.evaluate("d => d.open"):
+        grad.locator("summary").click()
+    expect(rows).to_have_count(15)
+    asked: list[str] = []
+
+    def note(request: Request) -> None:
+        if "/fragments/inspect/more" in request.url:
+            asked.append(request.url)
+
+    page.on("request", note)
+    try:
+        assert "open=grad" in next_refresh(page).url
+        expect(grad).to_have_attribute("open", "")
+        expect(rows).to_have_count(15)
+        expect(grad.locator(".lazy-pending")).to_have_count(0)
+        assert asked == [], asked  # drawn in place by the refresh itself
+    finally:
+        page.remove_listener("request", note)
+    grad.locator("summary").click()  # closed: a refresh leaves only its place
+    assert "open=grad" not in next_refresh(page).url
+    expect(grad.locator(".lazy-pending")).to_have_count(1)
+    with page.expect_response(lambda r: "/fragments/inspect/more?" in r.url and "part=grad" in r.url):
+        grad.locator("summary").click()
+    expect(rows).to_have_count(15)
+    expect(by(page, "grad-verdict")).to_have_attribute("data-ok", "true")
 
 
 def test_the_event_stream_drives_the_refresh(page: Page) -> None:

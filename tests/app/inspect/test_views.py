@@ -24,7 +24,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.deps import get_run
-from app.inspect import views
+from app.inspect import parts, views
+from app.inspect import service as service_module
 from app.inspect.numbers import sci
 from app.inspect.service import MAX_INSPECT_CHARS, InspectionService, answer, get_inspection
 from app.routes.inspect import InspectOut, router
@@ -178,6 +179,13 @@ def key_of(root: Node) -> str:
     return root.one(lambda n: n.tag == "input" and n.attrs.get("name") == "key").attrs["value"]
 
 
+def part(client: TestClient, name: str, key: str, which: str) -> Node:
+    """A part the panel draws when it is opened (the gradient check, the decay plot)."""
+    response = client.get("/fragments/inspect/more", params={"name": name, "key": key, "part": which})
+    assert response.status_code == 200, response.text
+    return parse(response.text)
+
+
 # ------------------------------------------------------------------ JSON
 def test_api_json_equals_trace_gammas(client: TestClient, run: FakeRun) -> None:
     response = client.get("/api/inspect", params={"name": NAME})
@@ -202,7 +210,7 @@ def test_api_json_equals_trace_gammas(client: TestClient, run: FakeRun) -> None:
         np.testing.assert_allclose(own.ratios[t], ratios[t, : t + 1], rtol=1e-12)
     assert {d.activation for d in data.decay} == {"sigmoid", "tanh", "relu"}
     assert [row.k for row in data.table] == list(range(T, 0, -1))
-    assert all(g.rel_error < views.GRAD_CHECK_TOLERANCE for g in data.grad_check)
+    assert all(g.rel_error < parts.GRAD_CHECK_TOLERANCE for g in data.grad_check)
 
 
 # ------------------------------------------------------- the drawn numbers
@@ -216,8 +224,17 @@ def test_gamma_heatmap_cells_are_the_gamma_norms(client: TestClient, run: FakeRu
         t, k = int(c.attrs["data-t"]), int(c.attrs["data-k"])
         assert 1 <= k <= t <= tr.T
         assert float(c.attrs["data-value"] or "nan") == pytest.approx(tr.gamma_norms[t - 1, k - 1], rel=2e-6)
-        assert c.attrs["hx-get"] == f"/fragments/inspect/gamma?t={t}&k={k}"
         assert c.attrs["role"] == "gridcell" and f"t = {t}, k = {k}" in (c.attrs["aria-label"] or "")
+        assert c.attrs["tabindex"] == ("0" if (t, k) == (tr.T, tr.T) else "-1")  # one tab stop
+    # one request on the grid for every cell: t and k are read from the cell the event came from
+    grid = svg.one(lambda n: n.attrs.get("role") == "grid")
+    assert grid.attrs["hx-get"] == "/fragments/inspect/gamma" and grid.attrs["hx-include"] == "#inspect-state"
+    assert "dataset.t" in (grid.attrs["hx-vals"] or "") and "dataset.k" in (grid.attrs["hx-vals"] or "")
+    triggers = [part.split()[0] for part in (grid.attrs["hx-trigger"] or "").split(",")]
+    assert triggers == ["click", "focusin", "mouseover"]
+    assert "target:.g-cell" in (grid.attrs["hx-trigger"] or "")
+    rows = grid.all(lambda n: n.attrs.get("role") == "row")
+    assert [len(row.children) for row in rows] == list(range(1, tr.T + 1))
     legend = svg.one(has_class("g", "legend"))
     decades = [int(tick.text().removeprefix("1e")) for tick in legend.all(has_class("text", "tick"))]
     shown = [float(c.attrs["data-value"] or "nan") for c in cells]
@@ -226,7 +243,7 @@ def test_gamma_heatmap_cells_are_the_gamma_norms(client: TestClient, run: FakeRu
 
 
 def test_accumulation_table_cells_are_the_report(client: TestClient, run: FakeRun) -> None:
-    root = panel(client)
+    root = panel(client, open="table")
     tr = trace_of(run)
     table = root.one(by_testid("bptt-table"))
     rows = table.all(lambda n: n.tag == "tr" and "data-k" in n.attrs)
@@ -250,7 +267,7 @@ def test_accumulation_table_cells_are_the_report(client: TestClient, run: FakeRu
 
 
 def test_strip_bars_sums_and_decay_are_the_trace(client: TestClient, run: FakeRun) -> None:
-    root = panel(client)
+    root = panel(client, open="table")
     tr = trace_of(run)
     J = [value(c.title()) for c in root.all(lambda n: n.tag == "td" and "J" in n.classes())]
     np.testing.assert_allclose(J, tr.step_loss, rtol=2e-6)
@@ -268,7 +285,9 @@ def test_strip_bars_sums_and_decay_are_the_trace(client: TestClient, run: FakeRu
     assert total == pytest.approx(np.linalg.norm(tr.grads["W_h"]), rel=2e-6)
     summed = value("=" + root.one(by_testid("dwh-sum")).title())
     assert summed == pytest.approx(tr.dW_h_norms.sum(), rel=2e-6)
-    decay = root.one(by_testid("gamma-decay"))
+    assert root.all(by_testid("gamma-decay")) == []  # drawn when its <details> is opened
+    decay_part = part(client, NAME, key_of(root), "decay")
+    decay = decay_part.one(by_testid("gamma-decay"))
     own = decay.one(lambda n: n.tag == "g" and n.attrs.get("data-activation") == "sigmoid")
     with np.errstate(all="ignore"):
         median = np.nanmedian(tr.decay(), axis=0)
@@ -277,7 +296,8 @@ def test_strip_bars_sums_and_decay_are_the_trace(client: TestClient, run: FakeRu
         shown = float(NUMBER.findall(dot.title().split("median", 1)[1].split("=", 1)[1])[0])
         assert shown == pytest.approx(median[d], rel=2e-6)
     notes = {
-        n.attrs["data-activation"]: n for n in root.one(by_testid("decay-notes")).all(lambda n: n.tag == "li")
+        n.attrs["data-activation"]: n
+        for n in decay_part.one(by_testid("decay-notes")).all(lambda n: n.tag == "li")
     }
     assert set(notes) == {"sigmoid", "tanh", "relu"}
     sigmoid = notes["sigmoid"].attrs  # sigma' <= 1/4, times the spectral norm of W_h: the bound per step
@@ -285,18 +305,21 @@ def test_strip_bars_sums_and_decay_are_the_trace(client: TestClient, run: FakeRu
     bound = float(sigmoid["data-rate-bound"])
     assert bound == pytest.approx(0.25 * np.linalg.norm(run.model.W_h, 2), rel=1e-3)
     assert (sigmoid["data-outlook"] == "vanishes") == (bound < 1)
+    table = decay_part.one(by_testid("decay-table"))
+    first = [r.all(lambda n: n.tag == "td")[0].text() for r in table.all(lambda n: n.tag == "tr")[1:]]
+    assert [float(x) for x in first] == pytest.approx(median[: len(first)], rel=2e-6)
 
 
 def test_grad_check_panel_is_below_the_tolerance_for_every_parameter(
     client: TestClient, run: FakeRun
 ) -> None:
-    root = panel(client)
+    root = part(client, NAME, key_of(panel(client)), "grad")
     _, grads = run.model.loss_and_grads([VOCAB.encode(NAME)])
     rows = root.one(by_testid("grad-check")).all(lambda n: n.tag == "tr" and "data-param" in n.attrs)
     assert {r.attrs["data-param"] for r in rows} == set(PARAM_NAMES)
     for r in rows:
         cols = {c.attrs["data-col"]: c for c in r.all(lambda n: "data-col" in n.attrs)}
-        assert float(cols["rel_error"].title()) < views.GRAD_CHECK_TOLERANCE
+        assert float(cols["rel_error"].title()) < parts.GRAD_CHECK_TOLERANCE
         index = tuple(int(i) - 1 for i in NUMBER.findall(r.all(lambda n: n.tag == "td")[0].text()))
         analytic = float(cols["analytic"].title())
         assert analytic == pytest.approx(grads[r.attrs["data-param"]][index], rel=2e-6)
@@ -308,11 +331,83 @@ def test_grad_check_panel_is_below_the_tolerance_for_every_parameter(
 def test_the_check_shows_the_codes_tolerance_and_step(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(views, "GRAD_CHECK_TOLERANCE", 1e-30)  # no float64 check gets this close
-    verdict = panel(client).one(by_testid("grad-verdict"))
+    monkeypatch.setattr(parts, "GRAD_CHECK_TOLERANCE", 1e-30)  # no float64 check gets this close
+    verdict = panel(client, open="grad").one(by_testid("grad-verdict"))
     assert verdict.attrs["data-ok"] == "false" and "bad" in verdict.classes()
     assert verdict.attrs["data-tolerance"] == "1e-30" and "1e-30" in verdict.text()
     assert verdict.attrs["data-eps"] == sci(GRAD_CHECK_EPS) and f"ε = {sci(GRAD_CHECK_EPS)}" in verdict.text()
+
+
+def test_the_check_and_the_decay_wait_until_they_are_opened(client: TestClient, run: FakeRun) -> None:
+    root = panel(client)
+    key = key_of(root)
+    for which in ("table", "grad", "decay"):
+        details = root.one(lambda n, w=which: n.tag == "details" and n.attrs.get("id") == f"more-{w}")
+        assert "open" not in details.attrs  # closed: a placeholder, asked for when opened
+        assert details.attrs["hx-get"] == f"/fragments/inspect/more?part={which}"
+        walk = ", #inspect-walk-state" if which == "table" else ""  # the table lights the walk's step
+        assert details.attrs["hx-include"] == "#inspect-state" + walk
+        assert (details.attrs["hx-trigger"] or "").startswith("toggle[this.open")
+        assert details.one(has_class("p", "lazy-pending")).text()
+        state = details.one(lambda n: n.tag == "input" and "open-state" in n.classes())
+        assert (state.attrs["name"], state.attrs["value"]) == ("open", which)
+    kept = service_module._reports.get((NAME, key))
+    assert kept is not None
+    report = kept.report
+    assert "grad_check" not in vars(report) and "decays" not in vars(report)  # not computed
+    # Named as open by the page, they are drawn in place, the same as when asked for alone.
+    every = panel(client, open=["table", "grad", "decay"], key="elsewhere")
+    for which, testid in (("table", "bptt-table"), ("grad", "grad-check"), ("decay", "decay-table")):
+        details = every.one(lambda n, w=which: n.tag == "details" and n.attrs.get("id") == f"more-{w}")
+        assert "open" in details.attrs and details.all(has_class("p", "lazy-pending")) == []
+        drawn = details.one(has_class("div", "lazy-slot")).one(by_testid(testid)).text()
+        assert drawn == part(client, NAME, key, which).one(by_testid(testid)).text()
+    assert panel(client, open="nothing").all(has_class("p", "lazy-pending")) != []  # unknown: ignored
+    bad = client.get("/fragments/inspect/more", params={"name": NAME, "key": key, "part": "sums"})
+    assert bad.status_code == 422 and "no part 'sums'" in parse(bad.text).text()
+
+
+def test_a_walk_goes_on_while_its_table_is_closed(client: TestClient) -> None:
+    """Closed, the table keeps the walk's step (the refresh sends it back), and lights it when opened."""
+    root = panel(client, walk=4)
+    state = root.one(lambda n: n.attrs.get("id") == "inspect-walk-state")
+    assert state.one(lambda n: n.tag == "input").attrs == {"type": "hidden", "name": "walk", "value": "4"}
+    assert root.one(lambda n: n.attrs.get("id") == "inspect-gamma-walk").attrs["data-walk-k"] == "4"
+    assert root.all(lambda n: n.attrs.get("id") == "inspect-accumulated-walk") == []  # not drawn yet
+    response = client.get(
+        "/fragments/inspect/more", params={"name": NAME, "key": key_of(root), "part": "table", "walk": 4}
+    )
+    opened = parse(response.text)
+    assert opened.one(by_testid("bptt-table")).attrs["data-walk-k"] == "4"
+    layer = opened.one(lambda n: n.attrs.get("id") == "inspect-accumulated-walk")
+    assert layer.attrs["data-walk-k"] == "4" and "hx-swap-oob" not in layer.attrs  # in place, not oob
+
+
+def test_a_part_reads_the_weights_the_page_shows(client: TestClient, run: FakeRun) -> None:
+    key = key_of(panel(client))
+    _, before = run.model.loss_and_grads([VOCAB.encode(NAME)])
+    run.move()
+    rows = part(client, NAME, key, "grad").all(lambda n: n.tag == "tr" and n.attrs.get("data-param") == "W_h")
+    index = tuple(int(i) - 1 for i in NUMBER.findall(rows[0].all(lambda n: n.tag == "td")[0].text()))
+    analytic = float(rows[0].one(lambda n: n.attrs.get("data-col") == "analytic").title())
+    assert analytic == pytest.approx(before["W_h"][index], rel=2e-6)
+
+
+def test_a_repeated_request_is_answered_from_the_fragment_cache(
+    client: TestClient, run: FakeRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = client.get("/fragments/inspect", params={"name": NAME, "walk": 2}).text
+    drawn: list[str] = []
+    real = service_module.render
+    monkeypatch.setattr(
+        service_module, "render", lambda block, **ctx: drawn.append(block) or real(block, **ctx)
+    )
+    assert client.get("/fragments/inspect", params={"name": NAME, "walk": 2}).text == first
+    assert drawn == []  # the same weights, name and options: nothing computed or rendered again
+    client.get("/fragments/inspect", params={"name": NAME, "walk": 3})
+    run.move()
+    moved = client.get("/fragments/inspect", params={"name": NAME, "walk": 2}).text
+    assert drawn == ["result", "result"] and moved != first
 
 
 def test_every_quantity_names_its_equation(client: TestClient) -> None:
@@ -336,7 +431,7 @@ def test_clicking_a_cell_shows_that_gamma_vector(client: TestClient, run: FakeRu
 
 
 def test_step_back_walks_k_from_T_to_1(client: TestClient) -> None:
-    root = panel(client)
+    root = panel(client, open="table")
     key, T = key_of(root), len(NAME) + 1
     button = root.one(by_testid("step-back-button"))
     assert all(layer.children == [] for layer in root.all(has_class("svg", "walk-layer")))  # nothing lit yet
@@ -392,7 +487,7 @@ def test_refreshes_answer_204_until_the_weights_move(client: TestClient, run: Fa
     again = client.get("/fragments/inspect", params={"name": NAME, "key": key, "walk": 3})
     assert again.status_code == 204
     run.move()
-    moved = panel(client, key=key, walk=3, t=5, k=2)
+    moved = panel(client, key=key, walk=3, t=5, k=2, open="table")
     assert key_of(moved) != key
     assert moved.one(by_testid("bptt-table")).attrs["data-walk-k"] == "3"  # the walk is kept
     assert_lit(moved, moved, 3, len(NAME) + 1)
