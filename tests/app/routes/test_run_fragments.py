@@ -14,6 +14,8 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.training.pool import LocalPool
+from app.training.presets import PRESETS
+from rnn_core.config import TrainConfig
 
 from ..conftest import make_settings
 from .test_fragments import HX, partial, train_form
@@ -148,3 +150,10 @@ def test_an_unknown_preset_or_a_full_quota_is_refused_and_makes_nothing(
         full = client.post("/fragments/runs/presets/activations", headers=HX)
         assert full.status_code == 429 and "delete some of yours" in partial(full.text, "#err-presets")
         assert len(my_run_ids(client)) == 2  # nothing half made
+
+
+def test_every_preset_is_a_valid_set_of_configurations_differing_in_its_one_thing() -> None:
+    base = TrainConfig()
+    for preset in PRESETS.values():
+        configs = [TrainConfig.from_dict({**base.to_dict(), **changes}) for _, changes in preset.runs]
+        assert len(configs) >= 2 and len({repr(c) for c in configs}) == len(configs), preset.name
