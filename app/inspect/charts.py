@@ -94,17 +94,19 @@ def triangle_map(
     fit: float = 260.0,
     filled: np.ndarray | None = None,
     selected: tuple[int, int] | None = None,
+    span: tuple[int, int] | None = None,
 ) -> GammaMap:
     """A lower-triangular (T, T) map of positive values, row t, column k <= t, log colours.
 
     ``fit``: about the pixels the grid may take; ``filled``: a (T, T) mask of the cells drawn
-    (the others are blank, for a map that fills in step by step)."""
+    (the others are blank, for a map that fills in step by step); ``span``: the log colour
+    scale's (lo, hi) when several maps share one (Compare), else this map's own range."""
     T = norms.shape[0]
     size = min(22.0, max(9.0, fit / T))  # pixels: the map shrinks only to fit its card
     left, top = 36.0, 26.0
     grid = size * T
     shown_mask = np.tril(np.ones((T, T), dtype=bool)) if filled is None else filled
-    lo, hi = log_range(norms[np.tril_indices(T)], MAX_DECADES)  # one scale while a map fills in
+    lo, hi = span or log_range(norms[np.tril_indices(T)], MAX_DECADES)  # one scale while a map fills in
     fills = SEQUENTIAL.colours(log_fractions(norms, lo, hi))
     every = 1 if size >= 13 else 2
     shown = [i for i in range(T) if i % every == 0 or i == T - 1]
@@ -147,9 +149,20 @@ def triangle_map(
     )
 
 
-def gamma_map(report: InspectReport, url: str, selected: tuple[int, int] | None = None) -> GammaMap:
+def gamma_map(
+    report: InspectReport,
+    url: str,
+    selected: tuple[int, int] | None = None,
+    span: tuple[int, int] | None = None,
+) -> GammaMap:
     """|gamma_t(k)| for k <= t: row t (the loss J(t)), column k (the state h(k)), log colours."""
-    return triangle_map(report.gamma_norms, url, "|γₜ⁽ᵏ⁾|, log scale", selected=selected)
+    return triangle_map(report.gamma_norms, url, "|γₜ⁽ᵏ⁾|, log scale", selected=selected, span=span)
+
+
+def shared_span(reports: list[InspectReport]) -> tuple[int, int]:
+    """One log colour scale over the T x T maps of several reports (Compare's side by side)."""
+    values = np.concatenate([r.gamma_norms[np.tril_indices(r.T)] for r in reports])
+    return log_range(values, MAX_DECADES)
 
 
 # ------------------------------------------------------- the T x D_h map
