@@ -81,3 +81,62 @@ def test_an_address_that_names_too_many_or_missing_runs_says_so(client: TestClie
     assert none.status_code == 422 and 'data-testid="compare-problem"' in none.text
     stream = client.get("/fragments/compare/stream", params={"runs": "nope"})
     assert stream.status_code == 404
+
+
+def paused_run(client: TestClient, **body: object) -> str:
+    response = client.post("/api/runs", json={**TINY, "eval_every": 5, **body})
+    assert response.status_code == 201, response.text
+    made = response.json()
+    paused = client.post(
+        f"/api/runs/{made['id']}/train/pause", headers={"Authorization": f"Bearer {made['token']}"}
+    )
+    assert paused.status_code == 200, paused.text
+    return str(made["id"])
+
+
+def map_values(html: str, run_id: str) -> dict[tuple[int, int], float]:
+    figure = re.search(rf'<figure class="compare-map" data-run="{run_id}".*?</figure>', html, re.S)
+    assert figure, f"no map for {run_id}"
+    cells = re.findall(r'data-t="(\d+)" data-k="(\d+)" data-value="([^"]+)"', figure.group(0))
+    return {(int(t), int(k)): float(v) for t, k, v in cells}
+
+
+def test_one_name_under_each_run_equals_each_runs_own_trace(client: TestClient) -> None:
+    a, b = paused_run(client, activation="tanh"), paused_run(client, activation="relu")  # weights stand still
+    html = client.get("/compare", params={"runs": f"{a},{b}", "name": "rex"}).text
+    assert 'data-testid="compare-inspect"' in html and 'data-name="rex"' in html
+    assert html.count('data-testid="compare-gamma-map"') == 2
+    spans = set(re.findall(r"one log colour scale \(10<sup>(-?\d+)</sup> to 10<sup>(-?\d+)</sup>\)", html))
+    assert len(spans) == 1  # one scale for both maps
+    lo, hi = map(int, spans.pop())
+    for run_id in (a, b):
+        trace = client.get(f"/api/runs/{run_id}/inspect", params={"name": "rex"}).json()
+        shown = map_values(html, run_id)
+        T = trace["T"]
+        assert len(shown) == T * (T + 1) // 2
+        for (t, k), value in shown.items():
+            want = trace["gamma_norms"][t - 1][k - 1]
+            assert math.isclose(value, want, rel_tol=1e-6), (run_id, t, k)
+            assert value == 0 or (10.0**lo <= value * (1 + 1e-6) and value <= 10.0**hi * (1 + 1e-6))
+        line = re.search(rf'<g class="compare-decay-line" data-run="{run_id}">(.*?)</g>\n', html, re.S)
+        assert line, f"no decay line for {run_id}"
+        medians = [float(v) for v in re.findall(r'data-value="([^"]+)"', line.group(1))]
+        want = [m for m in trace["decay"][0]["median"] if m is not None and m > 0]
+        assert medians and all(math.isclose(x, y, rel_tol=1e-6) for x, y in zip(medians, want, strict=True))
+
+
+def test_the_compared_name_is_refused_beside_its_field_and_kept_in_the_address(client: TestClient) -> None:
+    a = paused_run(client)
+    refused = client.get("/fragments/compare/inspect", params={"runs": f"{a},default", "name": "r3x!"})
+    assert refused.status_code == 422 and refused.headers["hx-retarget"] == "#compare-name-error"
+    assert "3" in unescape(refused.text) or "!" in unescape(refused.text)
+    current = f"http://testserver/compare?runs={a},default&preset=init"
+    answer = client.get(
+        "/fragments/compare/inspect",
+        params={"runs": f"{a},default", "name": "rex"},
+        headers={"HX-Current-URL": current},
+    )
+    assert answer.status_code == 200 and 'data-name="rex"' in answer.text
+    assert answer.headers["hx-replace-url"] == f"/compare?runs={a}%2Cdefault&preset=init&name=rex"
+    missing = client.get("/fragments/compare/inspect", params={"runs": "nope", "name": "rex"})
+    assert missing.status_code == 404

@@ -111,5 +111,17 @@ def test_ticked_runs_open_side_by_side_and_follow_training(browser: Browser, liv
     step = by(page, "compare-table").locator(f'tr[data-run="{other}"]').get_by_test_id("compare-step")
     before = step.inner_text()
     expect(step).not_to_have_text(before, timeout=10_000)  # it follows the runs over the stream
+
+    inspected = by(page, "compare-inspect")  # one name under each run, side by side
+    expect(inspected.get_by_test_id("compare-gamma-map")).to_have_count(2)
+    by(page, "compare-name").fill("rex")
+    by(page, "compare-name").press("Enter")
+    expect(by(page, "compare-inspect")).to_have_attribute("data-name", "rex")
+    expect(by(page, "compare-step").first).to_be_visible()  # the stream's redraws leave it be
+    assert "name=rex" in page.url  # the comparison lives in the address
+    by(page, "compare-name").fill("r3x")
+    by(page, "compare-name").press("Enter")
+    expect(page.locator("#compare-name-error")).not_to_be_empty()
+    expect(by(page, "compare-inspect")).to_have_attribute("data-name", "rex")  # what it showed stays
     page.close()
     assert errors == [], errors
