@@ -74,7 +74,12 @@ def differences(configs: Sequence[Mapping[str, Any]]) -> list[str]:
     """For each configuration, the fields whose values are not the same in all of them."""
     keys = sorted({k for c in configs for k in c})
     differ = [k for k in keys if len({repr(c.get(k)) for c in configs}) > 1]
-    return [", ".join(f"{k.replace('_', ' ')} {c.get(k)}" for k in differ) for c in configs]
+    return [", ".join(f"{k.replace('_', ' ')} {_shown(c.get(k))}" for k in differ) for c in configs]
+
+
+def _shown(value: Any) -> str:
+    """A configuration value as the legend writes it: an unset one (None) as "none"."""
+    return "none" if value is None else str(value)
 
 
 def best_point(history: Sequence[dict[str, Any]]) -> Point | None:

@@ -43,6 +43,7 @@ def test_the_legend_names_only_what_differs() -> None:
         "activation relu, hidden size 64",
     ]
     assert differences([{"seed": 1}, {"seed": 1}]) == ["", ""]
+    assert differences([{"truncation": None}, {"truncation": 5}]) == ["truncation none", "truncation 5"]
 
 
 def test_the_best_point_is_the_lowest_validation_loss() -> None:
