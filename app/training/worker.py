@@ -7,7 +7,9 @@ the host calls `work(budget)`, which steps the running runs:
 
 - fairly by worker time: the run that has used the least time steps next, so a
   run with D_h = 512 gets fewer steps, not more of the worker; a run that joins
-  starts level with the others;
+  starts level with the others. The time is the worker thread's CPU time
+  (`time.thread_time`), not the wall clock: on a busy machine a step the
+  operating system interrupts would otherwise be charged the time it waited;
 - at its pace: a run with `steps_per_second` set steps no sooner than its pace
   allows (and may change it while it runs).
 
@@ -62,7 +64,7 @@ class _Slot:
     """A run and what the scheduler keeps about it."""
 
     run: Run
-    used: float = 0.0  # worker seconds this run has stepped for
+    used: float = 0.0  # worker CPU seconds this run has stepped for
     due: float = 0.0  # perf_counter time of its next paced step
     checkpoint_seconds: float = 30.0
 
@@ -211,8 +213,9 @@ class Worker:
             if now >= deadline:
                 return 0.0
             slot = min(due, key=lambda s: s.used)
+            cpu = time.thread_time()
             slot.run.train_once()
-            slot.used += time.perf_counter() - now
+            slot.used += time.thread_time() - cpu
             pace = slot.run.trainer.config.steps_per_second
             slot.due = max(slot.due + 1.0 / pace, now) if pace else 0.0
             if slot.run.state is not RunState.RUNNING:  # finished or diverged on this step
