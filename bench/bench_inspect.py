@@ -48,7 +48,7 @@ if str(REPO) not in sys.path:  # run as a script: the harness lives beside bench
 from harness.servers import free_port, start_server_process, wait_training  # noqa: E402
 
 NAME = "probrachylophosaurus"  # 20 letters, from data/dinosaurs.txt
-PARTS = ("table", "grad", "decay")  # drawn when opened (app/inspect/views.py PARTS)
+PARTS = ("table", "grad", "decay", "estimates")  # drawn when opened (app/inspect/parts.py PARTS)
 
 
 def start_server(port: int, hidden: int, runs: Path) -> subprocess.Popen[bytes]:

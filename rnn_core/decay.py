@@ -2,7 +2,10 @@
 
 Eq. 6.2 multiplies gamma by W_h^T and sigma'(z) once per step back, so
 |gamma_t(k)| / |gamma_t(t)| falls (or grows) roughly geometrically with
-d = t - k, by at most max sigma' * |W_h|_2 per step. The same weights are
+d = t - k, by at most max sigma' * |W_h|_2 per step (the bound, "predicted": sigma_max of
+W_h is its largest singular value |W_h|_2). What the name actually shows ("measured") is the
+least-squares slope of log |gamma_t(k)| / |gamma_t(t)| against d over its cells
+(``fit_decay``): exp(slope) is the observed factor per step back. The same weights are
 traced under every activation (``RNN.with_activation``) to compare them.
 """
 
@@ -22,6 +25,40 @@ POWER_ITERATIONS = 40  # for the spectral norm of W_h in the decay bound
 
 
 @dataclass(frozen=True)
+class DecayFit:
+    """log |gamma_t(k)| / |gamma_t(t)| ~ intercept + slope (t - k), least squares over the cells."""
+
+    slope: float  # natural log per step back
+    intercept: float
+    cells: int  # how many cells (t, k) the fit used (finite, positive ratios)
+
+    @property
+    def rate(self) -> float:
+        """exp(slope): the factor |gamma| is observed to change by per step back."""
+        return float(np.exp(self.slope))
+
+    def at(self, d: float) -> float:
+        """The fitted ratio at distance d."""
+        return float(np.exp(self.intercept + self.slope * d))
+
+
+def fit_decay(ratios: F64Array) -> DecayFit | None:
+    """The least-squares line through (d, log ratios[t-1, d]) of every cell with a positive ratio.
+
+    ``ratios`` as ``decay_ratios`` gives them, (T, T) indexed [t-1, d]. None when fewer than two
+    distances have a usable cell (a one-step name, or gammas that are all zero)."""
+    d = np.broadcast_to(np.arange(ratios.shape[1], dtype=np.float64), ratios.shape)
+    with np.errstate(invalid="ignore"):
+        use = np.isfinite(ratios) & (ratios > 0)
+    x, y = d[use], np.log(ratios[use])
+    if np.unique(x).size < 2:
+        return None
+    x_mean, y_mean = float(x.mean()), float(y.mean())
+    slope = float(((x - x_mean) * (y - y_mean)).sum() / ((x - x_mean) ** 2).sum())
+    return DecayFit(slope, y_mean - slope * x_mean, int(x.size))
+
+
+@dataclass(frozen=True)
 class Decay:
     """|gamma_t(k)| / |gamma_t(t)| against the distance d = t - k for one activation."""
 
@@ -31,7 +68,8 @@ class Decay:
     median: F64Array  # (T,): the median over t of ratios[:, d]
     mean: F64Array  # (T,): the mean over t of ratios[:, d]
     sigma_prime_mean: float  # the mean of sigma'(z(k)) over steps and units
-    W_h_norm: float  # the spectral norm of W_h (power iteration)
+    W_h_norm: float  # the spectral norm of W_h (power iteration): sigma_max
+    fit: DecayFit | None = None  # the measured slope (``fit_decay``); None where there is none
 
     @property
     def rate_bound(self) -> float:
@@ -65,6 +103,7 @@ def decay_of(
         mean=mean,
         sigma_prime_mean=float(sigma_prime.mean()),
         W_h_norm=W_h_norm,
+        fit=fit_decay(ratios),
     )
 
 

@@ -15,6 +15,9 @@ what the page and the CLI read off it:
   activation and for the same weights under the others;
 - a gradient check: analytic against centred finite differences, float64.
 
+A broken backward pass on purpose (``broken``: a student's bug, for the check to catch)
+is rebuilt from the trace on request, and its gradient check with it (``broken_check``).
+
 The last two cost more than all the rest (the check is 30 forward passes, the
 decay a trace under each other activation), and the panel shows them only on
 demand: they are computed the first time they are read, then kept with the
@@ -35,6 +38,7 @@ import numpy as np
 from .accumulation import TableRow, accumulation_table
 from .activations import activation_names
 from .arrays import F64Array
+from .broken import broken_trace
 from .decay import Decay, decays_by_activation
 from .gradcheck import GRAD_CHECK_ENTRIES, GradCheckEntry, gradient_check
 from .model import RNN
@@ -98,6 +102,9 @@ class InspectReport:
     model: RNN = field(repr=False, compare=False)  # float64: what the decay and the check run on
     compare: tuple[str, ...] = ()  # the other activations whose decay is shown beside the model's
     grad_check_entries: int = GRAD_CHECK_ENTRIES  # checked per parameter
+    _broken: dict[str, tuple[GammaTrace, tuple[GradCheckEntry, ...] | None]] = field(
+        default_factory=dict, repr=False, compare=False
+    )  # by bug: its trace, and its check once computed
 
     @cached_property
     def decays(self) -> tuple[Decay, ...]:
@@ -108,6 +115,25 @@ class InspectReport:
     def grad_check(self) -> tuple[GradCheckEntry, ...]:
         """The trace's gradients against centred differences (on first read: 30 forward passes)."""
         return gradient_check(self.model, self.trace, self.grad_check_entries)
+
+    def broken(self, bug: str) -> GammaTrace:
+        """The trace rebuilt with ``bug`` (rnn_core.broken; BugError if unknown), kept by bug.
+
+        The model is never touched: the bug rewrites a copy of the gammas and gradients."""
+        kept = self._broken.get(bug)
+        if kept is None:
+            kept = (broken_trace(self.trace, np.asarray(self.model.W_h, dtype=np.float64), bug), None)
+            self._broken[bug] = kept
+        return kept[0]
+
+    def broken_check(self, bug: str) -> tuple[GradCheckEntry, ...]:
+        """The gradient check of the broken trace: its gradients against differences of the real J."""
+        tr = self.broken(bug)
+        check = self._broken[bug][1]
+        if check is None:
+            check = gradient_check(self.model, tr, self.grad_check_entries)
+            self._broken[bug] = (tr, check)
+        return check
 
     @property
     def T(self) -> int:

@@ -41,6 +41,7 @@ from app.web.svg import (
 )
 from rnn_core.inspect_report import InspectReport
 
+DROPPED_FILL = "#d5d8de"  # a cell truncation drops: grey, whatever its value
 MAX_DECADES = 14  # the log colour scale spans at most this many powers of ten
 PLOT_WIDTH = 380.0  # pixels across the unit and step axes of the bars and the gamma(k) map
 
@@ -62,7 +63,8 @@ class MapCell:
     fill: str
     value: str  # the drawn value (|gamma_t(k)| on the panel's map), exact
     text: str  # the same, rounded (the cell's accessible name)
-    css: str  # "own" (k = t) or "sent"; "blank" where a Learn map has not filled it yet
+    css: str  # "own" (k = t) or "sent"; "blank" where a Learn map has not filled it yet;
+    # "sent dropped" where truncation drops the cell (k <= t - K)
 
 
 @dataclass(frozen=True)
@@ -95,12 +97,14 @@ def triangle_map(
     filled: np.ndarray | None = None,
     selected: tuple[int, int] | None = None,
     span: tuple[int, int] | None = None,
+    dropped: np.ndarray | None = None,
 ) -> GammaMap:
     """A lower-triangular (T, T) map of positive values, row t, column k <= t, log colours.
 
     ``fit``: about the pixels the grid may take; ``filled``: a (T, T) mask of the cells drawn
     (the others are blank, for a map that fills in step by step); ``span``: the log colour
-    scale's (lo, hi) when several maps share one (Compare), else this map's own range."""
+    scale's (lo, hi) when several maps share one (Compare), else this map's own range;
+    ``dropped``: a (T, T) mask of the cells truncation drops, drawn grey (class "dropped")."""
     T = norms.shape[0]
     size = min(22.0, max(9.0, fit / T))  # pixels: the map shrinks only to fit its card
     left, top = 36.0, 26.0
@@ -108,6 +112,9 @@ def triangle_map(
     shown_mask = np.tril(np.ones((T, T), dtype=bool)) if filled is None else filled
     lo, hi = span or log_range(norms[np.tril_indices(T)], MAX_DECADES)  # one scale while a map fills in
     fills = SEQUENTIAL.colours(log_fractions(norms, lo, hi))
+    if dropped is not None:
+        fills = np.where(dropped, DROPPED_FILL, fills)
+    gone = np.zeros((T, T), dtype=bool) if dropped is None else dropped
     every = 1 if size >= 13 else 2
     shown = [i for i in range(T) if i % every == 0 or i == T - 1]
     rows_t, cols_k = np.tril_indices(T)  # row by row, k = 1..t: the order the grid reads
@@ -122,14 +129,15 @@ def triangle_map(
             fill if on else "#ffffff",
             exact(v),
             fmt(v),
-            ("own" if k == t else "sent") if on else "blank",
+            ("own" if k == t else "sent dropped" if off else "sent") if on else "blank",
         )
-        for t, k, v, fill, on in zip(
+        for t, k, v, fill, on, off in zip(
             rows_t.tolist(),
             cols_k.tolist(),
             norms[rows_t, cols_k].tolist(),
             fills[rows_t, cols_k].tolist(),
             shown_mask[rows_t, cols_k].tolist(),
+            gone[rows_t, cols_k].tolist(),
             strict=True,
         )
     )
@@ -154,9 +162,17 @@ def gamma_map(
     url: str,
     selected: tuple[int, int] | None = None,
     span: tuple[int, int] | None = None,
+    *,
+    dropped: np.ndarray | None = None,
+    norms: np.ndarray | None = None,
 ) -> GammaMap:
-    """|gamma_t(k)| for k <= t: row t (the loss J(t)), column k (the state h(k)), log colours."""
-    return triangle_map(report.gamma_norms, url, "|γₜ⁽ᵏ⁾|, log scale", selected=selected, span=span)
+    """|gamma_t(k)| for k <= t: row t (the loss J(t)), column k (the state h(k)), log colours.
+
+    ``dropped``: the cells a truncation K drops (k <= t - K), drawn grey; ``norms``: other
+    |gamma_t(k)| to draw (a broken backward pass's) instead of the report's."""
+    values = report.gamma_norms if norms is None else norms
+    label = "|γₜ⁽ᵏ⁾|, log scale"
+    return triangle_map(values, url, label, selected=selected, span=span, dropped=dropped)
 
 
 def shared_span(reports: list[InspectReport]) -> tuple[int, int]:

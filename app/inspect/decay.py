@@ -2,10 +2,15 @@
 
 The plot (templates/charts/decay.svg) draws the median over t of
 |gamma_t(k)| / |gamma_t(t)| against the distance t - k on a log axis, one line
-per activation: the model's own solid with each t faint behind it and its bound
-(max sigma' |W_h|_2)^(t - k) dashed, the other activations dashed. The notes
-(templates/partials/inspect/cards.html) give that bound's numbers for each
-activation and say what it implies.
+per activation: the model's own solid with each t faint behind it, the same
+weights under the other activations dashed and dotted (not models trained with
+them). Predicted and measured decay sit on it together: the bound
+(max sigma' sigma_max)^(t - k), sigma_max = |W_h|_2 the largest singular value of
+W_h now, and the least-squares line of log |gamma_t(k)| / |gamma_t(t)| against
+t - k over the name's cells (rnn_core.decay.fit_decay), whose slope is the decay
+per step actually observed. The y axis follows the model's own curve; the others
+are clipped at the frame. The notes (templates/partials/inspect/decay.html) give
+the bound's numbers for each activation and say what it implies.
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ from app.web.svg import decades, points_attr
 from rnn_core.inspect_report import Decay, InspectReport
 
 DECAY_FLOOR = 1e-16  # ratios below this are drawn on the floor of the plot
-WIDTH, HEIGHT = 460.0, 250.0
-LEFT, RIGHT, TOP, BOTTOM = 44.0, 10.0, 30.0, 30.0
+WIDTH, HEIGHT = 460.0, 272.0
+LEFT, RIGHT, TOP, BOTTOM = 44.0, 10.0, 52.0, 30.0
+BEYOND = 30  # decades past the frame a clipped line may run before it is cut short
 CHAR_WIDTH = 6.0  # about this many pixels a character at the legend's size
 
 
@@ -76,12 +82,17 @@ class DecayPlot:
     rate_short: str  # the same, 3 digits (the legend)
     lines: tuple[DecayLine, ...]
     legend: tuple[LegendEntry, ...]
+    others: str  # the other activations, "tanh, relu": the same weights under another sigma
+    sigma_max: str  # |W_h|_2, the largest singular value of W_h, 4 significant digits
+    measured: str  # the least-squares line of log ratio on t - k, as polyline points ("" if none)
+    measured_rate: str  # exp(slope): the observed factor per step back, 3 significant digits
+    measured_cells: int  # the cells the fit used
 
 
-def _decay_axis(decays: Sequence[Decay]) -> tuple[int, int]:
-    """Decades of the y axis: from the smallest finite median (or the floor) up to >= 1."""
-    values = np.concatenate([d.median for d in decays])
-    values = values[np.isfinite(values) & (values > 0)]
+def _decay_axis(own: Decay) -> tuple[int, int]:
+    """Decades of the y axis, from the model's own curve: its smallest finite median (or the
+    floor) up to >= 1. The other activations' curves may leave it; they are clipped at the frame."""
+    values = own.median[np.isfinite(own.median) & (own.median > 0)]
     lo = math.floor(math.log10(max(values.min(), DECAY_FLOOR))) if values.size else -4
     hi = max(0, math.ceil(math.log10(values.max()))) if values.size else 0
     return min(lo, hi - 1), hi
@@ -90,24 +101,34 @@ def _decay_axis(decays: Sequence[Decay]) -> tuple[int, int]:
 def decay_plot(report: InspectReport) -> DecayPlot:
     """The decay plot of ``report``: its model's activation first, then the others."""
     decays, T = report.decays, report.T
-    lo, hi = _decay_axis(decays)
+    own = decays[0]
+    lo, hi = _decay_axis(own)
     x_span = max(T - 1, 1)
     right, bottom = WIDTH - RIGHT, HEIGHT - BOTTOM
 
     def px(d: float) -> float:
         return LEFT + d / x_span * (right - LEFT)
 
-    def py(v: float) -> float:
-        e = math.log10(max(v, 10.0**lo))
-        return TOP + (hi - min(e, hi)) / (hi - lo) * (bottom - TOP)
+    def py_log(e: float) -> float:  # a power of ten, past the frame too (the chart clips it)
+        e = min(max(e, lo - BEYOND), hi + BEYOND)
+        return TOP + (hi - e) / (hi - lo) * (bottom - TOP)
 
-    own = decays[0]
+    def py(v: float) -> float:
+        return py_log(math.log10(max(v, DECAY_FLOOR * 10.0 ** (lo - BEYOND))))
+
     rate = own.rate_bound
 
-    def bound(d: int) -> float:  # rate^d, capped at the top of the axis (in log space: no overflow)
+    def bound(d: int) -> float:  # log10 of rate^d (in log space: no overflow)
         if rate <= 0:
-            return 1.0 if d == 0 else 0.0
-        return math.pow(10.0, min(d * math.log10(rate), hi))
+            return 0.0 if d == 0 else lo - BEYOND
+        return d * math.log10(rate)
+
+    fit = own.fit
+    measured = (
+        points_attr((px(d), py_log((fit.intercept + fit.slope * d) / math.log(10.0))) for d in (0, T - 1))
+        if fit is not None and T > 1
+        else ""
+    )
 
     lines = []
     for n, dec in enumerate(decays):
@@ -132,21 +153,27 @@ def decay_plot(report: InspectReport) -> DecayPlot:
         faint=tuple(
             points_attr((px(d), py(float(own.ratios[t - 1, d]))) for d in range(t)) for t in range(2, T + 1)
         ),
-        bound=points_attr((px(d), py(bound(d))) for d in range(T)),
+        bound=points_attr((px(d), py_log(bound(d))) for d in range(T)),
         activation=own.activation,
         max_slope=f"{own.max_slope:g}",
         rate=f"{rate:.4g}",
         rate_short=f"{rate:.3g}",
         lines=tuple(lines),
         legend=_legend(decays),
+        others=", ".join(d.activation for d in decays[1:]),
+        sigma_max=f"{own.W_h_norm:.4g}",
+        measured=measured,
+        measured_rate=f"{fit.rate:.3g}" if fit is not None else "",
+        measured_cells=fit.cells if fit is not None else 0,
     )
 
 
 def _legend(decays: Sequence[Decay]) -> tuple[LegendEntry, ...]:
-    """One entry per activation in a row, each as wide as its text."""
+    """One entry per activation in a row, each as wide as its text; the others starred (the
+    legend's second row says what the star means: the same weights under another sigma)."""
     entries, x = [], 0.0
     for n, dec in enumerate(decays):
-        text = dec.activation + (" (this model)" if n == 0 else "")
+        text = dec.activation + (" (this model)" if n == 0 else "*")
         entries.append(LegendEntry(x, f"act-{n}", text))
         x += 36 + CHAR_WIDTH * len(text)
     return tuple(entries)

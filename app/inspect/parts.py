@@ -1,15 +1,19 @@
-"""The parts of the Inspect panel drawn on demand, as view models: the table, the check, the decay.
+"""The parts of the Inspect panel drawn on demand, as view models: the table, the check, the decay,
+the gradient estimates.
 
 Each sits under a closed <details> of the panel body (templates/partials/inspect/more.html),
 which holds only its place until the page opens it or names it as open:
 
-    table_view(report, walk)   the accumulation table with step k = walk lit, and Σ_t γ_t(k) beside it
+    table_view(report, walk, K)  the accumulation table with step k = walk lit, and Σ_t γ_t(k) beside
+                               it; with a truncation K, what each step no longer receives
                                (templates/partials/inspect/table.html)
-    grad_check_view(report)    the gradient check: BPTT against centred differences
-                               (templates/partials/inspect/grad_check.html)
+    grad_check_view(report, bug)  the gradient check: BPTT (or a broken copy of it, rnn_core.broken)
+                               against centred differences (templates/partials/inspect/grad_check.html)
     decay_view(report)         |γ_t(k)| / |γ_t(t)| by distance under every activation, its bounds
                                (templates/partials/inspect/decay.html)
-    part_view(report, part)    one of them by name (PARTS)
+    estimates_view(report, w)  full, truncated and clipped dJ/dW_h as masks on the map
+                               (app/inspect/estimates.py, templates/partials/inspect/estimates.html)
+    part_view(report, part, walk, whatif)  one of them by name (PARTS)
 
 The report computes the check and the decay only when they are first read
 (rnn_core.inspect_report), so a panel that never opens them never pays for them.
@@ -22,14 +26,16 @@ from typing import Literal
 
 from app.inspect.charts import AccumulatedMap, accumulated_map
 from app.inspect.decay import DecayNote, DecayPlot, decay_notes, decay_plot
+from app.inspect.estimates import EstimatesView, estimates_view
 from app.inspect.numbers import Cell, cell, exact, sci
 from app.inspect.walk import WalkLayer, WalkView, accumulated_walk, walk_view
+from app.inspect.whatif import NO_WHATIF, WhatIf
 from rnn_core.gradcheck import GRAD_CHECK_EPS, GRAD_CHECK_TOLERANCE, GradCheckEntry
 from rnn_core.inspect_report import InspectReport
 
 #: The parts of the panel body drawn only when they are open (their <details> ids are more-<part>).
-Part = Literal["table", "grad", "decay"]
-PARTS: tuple[Part, ...] = ("table", "grad", "decay")
+Part = Literal["table", "grad", "decay", "estimates"]
+PARTS: tuple[Part, ...] = ("table", "grad", "decay", "estimates")
 VECTOR_URL = "/fragments/inspect/gamma"  # where a click on a chart asks for one gamma vector
 
 
@@ -51,6 +57,7 @@ class GradCheckView:
     ok: bool
     tolerance: str  # GRAD_CHECK_TOLERANCE, as the verdict writes it
     eps: str  # the difference step of rnn_core.gradcheck
+    bug: str = ""  # the deliberate bug the checked gradients were computed with ("" for none)
 
 
 @dataclass(frozen=True)
@@ -95,15 +102,21 @@ def grad_row(e: GradCheckEntry) -> GradRow:
     )
 
 
-def grad_check_view(r: InspectReport) -> GradCheckView:
-    """The checked entries and the verdict on the largest relative error."""
-    ok = r.grad_check_max_error < GRAD_CHECK_TOLERANCE
+def grad_check_view(r: InspectReport, bug: str = "") -> GradCheckView:
+    """The checked entries and the verdict on the largest relative error.
+
+    With ``bug`` (rnn_core.broken.BUGS) the analytic side is the broken backward pass's, checked
+    against differences of the real J: the check is meant to fail."""
+    entries = r.broken_check(bug) if bug else r.grad_check
+    largest = max((e.rel_error for e in entries), default=0.0)
+    ok = largest < GRAD_CHECK_TOLERANCE
     return GradCheckView(
-        rows=tuple(grad_row(e) for e in r.grad_check),
-        largest=cell(r.grad_check_max_error, "ok" if ok else "bad"),
+        rows=tuple(grad_row(e) for e in entries),
+        largest=cell(largest, "ok" if ok else "bad"),
         ok=ok,
         tolerance=sci(GRAD_CHECK_TOLERANCE),
         eps=sci(GRAD_CHECK_EPS),
+        bug=bug,
     )
 
 
@@ -115,15 +128,23 @@ def decay_view(r: InspectReport) -> DecayView:
     return DecayView(plot, decay_notes(r), rows)
 
 
-def table_view(r: InspectReport, walk: int = 0) -> TableView:
-    """The accumulation table with step k = ``walk`` lit, and the Σ_t γ_t(k) map it is read with."""
-    walk_model = walk_view(r, walk)
+def table_view(r: InspectReport, walk: int = 0, K: int | None = None) -> TableView:
+    """The accumulation table with step k = ``walk`` lit, and the Σ_t γ_t(k) map it is read with;
+    with a truncation K, each row says what step k no longer receives."""
+    walk_model = walk_view(r, walk, K)
     acc = accumulated_map(r, VECTOR_URL)
     return TableView(walk_model, acc, accumulated_walk(acc, walk_model.k))
 
 
-def part_view(r: InspectReport, part: Part, walk: int = 0) -> TableView | GradCheckView | DecayView:
-    """One of the parts the panel draws on demand (PARTS), computed if it is not yet."""
+def part_view(
+    r: InspectReport, part: Part, walk: int = 0, w: WhatIf = NO_WHATIF
+) -> TableView | GradCheckView | DecayView | EstimatesView:
+    """One of the parts the panel draws on demand (PARTS), computed if it is not yet, under the
+    what-if ``w`` (its K for the table, its bug for the check, its K and clip for the estimates)."""
     if part == "table":
-        return table_view(r, walk)
-    return grad_check_view(r) if part == "grad" else decay_view(r)
+        return table_view(r, walk, w.K)
+    if part == "grad":
+        return grad_check_view(r, w.bug)
+    if part == "estimates":
+        return estimates_view(r, w)
+    return decay_view(r)

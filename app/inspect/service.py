@@ -23,6 +23,10 @@ that shows them is asked for (the panel's closed <details>, /api/inspect, Learn)
 (app/inspect/learn.py) keeps the snapshot it started on in `frozen`
 (app/inspect/frozen.py) and names it in every request, so its numbers stand
 still while training goes on, until the student asks for fresh weights.
+
+A job also carries the panel's what-if (app/inspect/whatif.py: a truncation K, a clip norm, a
+deliberate bug), checked against the run's own configuration when the job is made; the
+truncated, clipped and broken numbers are computed only when a what-if asks for them.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from app.inspect.views import (
     vector_view,
 )
 from app.inspect.walk import walk_view
+from app.inspect.whatif import NO_WHATIF, WhatIf, WhatIfError, parse_whatif
 from app.training.events import finite
 from rnn_core import RNN, Vocab
 from rnn_core.inspect_report import InspectReport, build_report
@@ -67,6 +72,7 @@ __all__ = [
     "InspectNameError",
     "Snapshot",
     "SnapshotSource",
+    "WhatIfError",
     "clean_name",
     "known_characters",
 ]
@@ -92,7 +98,7 @@ STALE = (
 # ------------------------------------------------------------ jobs, answers
 #: What a job asks for: the panel body, the walk's table, one gamma vector, /api/inspect's JSON,
 #: a step of the Learn walk, or a part the panel shows on demand (the table, the check, the decay).
-JobKind = Literal["result", "walk", "vector", "json", "learn", "table", "grad", "decay"]
+JobKind = Literal["result", "walk", "vector", "json", "learn", "table", "grad", "decay", "estimates"]
 
 
 @dataclass(frozen=True)
@@ -113,11 +119,12 @@ class Job:
     learn: LearnQuery | None = None  # the Learn step to show (with the panel body, or alone)
     now_step: int = 0  # the run's step when the job was made (a frozen walk says how far it has got)
     opened: tuple[str, ...] = ()  # the parts (parts.PARTS) the page has open: drawn in the body
+    whatif: WhatIf = NO_WHATIF  # the truncation, clip and bug the panel asks to imagine
 
     def html_key(self, weights: str) -> tuple[object, ...]:
         """What the fragment drawn for this job depends on, given the key of the weights used."""
         return (self.kind, self.name, weights, self.walk, self.t, self.k, self.fresh, self.learn,
-                self.now_step if self.learn is not None else 0, self.opened)  # fmt: skip
+                self.now_step if self.learn is not None else 0, self.opened, self.whatif)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -174,7 +181,7 @@ def _answer(job: Job, done: Inspected) -> Answer:
         body = {**r.to_dict(), "step": done.step, "warning": nonfinite_note(r)}
         return Answer(200, json.dumps(finite(body), allow_nan=False))  # JSON has no NaN: null
     if job.kind == "walk":
-        walk = walk_view(r, job.walk)
+        walk = walk_view(r, job.walk, job.whatif.K)
         return Answer(200, render("walk", walk=walk, lit=lit_layers(r, walk.k)))
     if job.kind == "vector":
         if not (1 <= job.k <= job.t <= r.T or (job.t == 0 and 1 <= job.k <= r.T)):
@@ -182,11 +189,13 @@ def _answer(job: Job, done: Inspected) -> Answer:
             return Answer(422, render("error", message=message))
         return Answer(200, render("vector", vec=vector_view(r, job.t, job.k)))
     if job.kind == "table":
-        return Answer(200, render("table", table=part_view(r, "table", job.walk)))
+        return Answer(200, render("table", table=part_view(r, "table", job.walk, job.whatif)))
     if job.kind == "grad":
-        return Answer(200, render("grad", grad=part_view(r, "grad")))
+        return Answer(200, render("grad", grad=part_view(r, "grad", w=job.whatif)))
     if job.kind == "decay":
         return Answer(200, render("decay", decay=part_view(r, "decay")))
+    if job.kind == "estimates":
+        return Answer(200, render("estimates", estimates=part_view(r, "estimates", w=job.whatif)))
     learn, learn_error = None, None
     if job.learn is not None:
         labels = tuple(job.vocab.label(i) for i in range(job.vocab.size))
@@ -199,7 +208,7 @@ def _answer(job: Job, done: Inspected) -> Answer:
         if learn is None:
             return Answer(422, render("error", message=learn_error))
         return Answer(200, render("learn", learn=learn, oob=True))
-    view = inspect_view(r, done.key, done.step, job.walk, (job.t, job.k), job.opened)
+    view = inspect_view(r, done.key, done.step, job.walk, (job.t, job.k), job.opened, job.whatif)
     html = render("result", insp=view, clear_error=job.fresh, learn=learn, learn_error=learn_error)
     return Answer(200, html)
 
@@ -258,13 +267,16 @@ class InspectionService:
         learn: LearnQuery | None = None,
         snap: str = "",
         opened: Sequence[str] = (),
+        whatif: tuple[str, str, str] = ("", "", ""),
     ) -> Job:
         """A job for ``raw_name`` under the current weights; InspectNameError if it is refused.
 
         ``snap`` names the frozen weights of a Learn walk (StaleSnapshotError when they are no
         longer kept); a walk asked for without it starts on the weights of now and keeps them.
         Weights the page shows (``want``) that a walk froze are read again exactly. ``opened``
-        names the parts the page has open (only app/inspect/parts.py PARTS are kept)."""
+        names the parts the page has open (only app/inspect/parts.py PARTS are kept). ``whatif``
+        is the query's (k_trunc, clip, bug), checked against the run's configuration (WhatIfError
+        says what is wrong with one)."""
         now = source.snapshot()
         if snap:
             kept = self.frozen.get(snap)
@@ -278,10 +290,10 @@ class InspectionService:
             if learn is not None:
                 self.frozen.keep(key, now)
         name = clean_name(raw_name, use.vocab)
+        lens = parse_whatif(*whatif, config=getattr(use, "config", None))
         parts = tuple(p for p in PARTS if p in opened)
-        return Job(
-            kind, name, key, use.step, use.model, use.vocab, want, walk, t, k, fresh, learn, now.step, parts
-        )
+        return Job(kind, name, key, use.step, use.model, use.vocab, want, walk, t, k, fresh, learn,
+                   now.step, parts, lens)  # fmt: skip
 
     def run(self, job: Job) -> Answer:
         """The job's answer, from the worker process if it is up, else from this thread."""

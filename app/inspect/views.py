@@ -7,7 +7,9 @@ and every equation link are in the templates (templates/partials/inspect.html
 and templates/partials/inspect/), which name each quantity by the seed's symbol
 and equation.
 
-    inspect_view(report, key, step, walk, selected, opened)  the whole panel body
+    inspect_view(report, key, step, walk, selected, opened, whatif)  the whole panel body, under
+                                                     a what-if (app/inspect/whatif.py): a K greys
+                                                     the dropped cells, a bug redraws the map
     lit_layers(report, walk)                         what step k of the walk lights on the charts
     vector_view(report, t, k)                        one gamma_t(k) across the hidden units
     render(block, **context)                         one of the panel's fragments
@@ -40,6 +42,7 @@ from app.inspect.charts import (
     gamma_map,
     vector_chart,
 )
+from app.inspect.estimates import EstimatesView, TruncView, estimates_view, truncation_view
 from app.inspect.numbers import Cell, cell, exact, fmt
 from app.inspect.parts import (
     VECTOR_URL,
@@ -51,11 +54,14 @@ from app.inspect.parts import (
     table_view,
 )
 from app.inspect.walk import WalkLayers, walk_layers
+from app.inspect.whatif import NO_WHATIF, WhatIf, WhatIfView, whatif_view
 from app.web import templating
+from rnn_core.estimates import dropped_mask
 from rnn_core.inspect_report import InspectReport
 
 PANEL = "partials/inspect.html"
-Fragment = Literal["result", "error", "walk", "vector", "learn", "note", "table", "grad", "decay"]
+Fragment = Literal["result", "error", "walk", "vector", "learn", "note", "table", "grad", "decay",
+                   "estimates", "whatif_error"]  # fmt: skip
 #: The template holding each fragment (a block of the same name).
 TEMPLATES: dict[Fragment, str] = {
     "result": PANEL,
@@ -67,6 +73,8 @@ TEMPLATES: dict[Fragment, str] = {
     "table": "partials/inspect/table.html",
     "grad": "partials/inspect/grad_check.html",
     "decay": "partials/inspect/decay.html",
+    "estimates": "partials/inspect/estimates.html",
+    "whatif_error": "partials/inspect/whatif.html",
 }
 MAX_INSPECT_CHARS = MAX_NAME_CHARS  # the longest name the Generate panel writes: 40
 #: Above this J(t) the probability e^-J(t) of the true character underflows float64 to 0.
@@ -159,6 +167,9 @@ class InspectView:
     dW_h_norm: Cell
     grad: GradCheckView | None  # None: computed and drawn when opened
     vector: VectorView
+    whatif: WhatIfView  # the what-if bar: the run's K and clip, the student's, the bug
+    trunc: TruncView | None  # the K in force beside the map (None: full BPTT)
+    estimates: EstimatesView | None  # None: drawn when opened
 
 
 def render(block: Fragment, **context: Any) -> Markup:
@@ -174,15 +185,19 @@ def inspect_view(
     walk: int = 0,
     selected: tuple[int, int] | None = None,
     opened: tuple[str, ...] = (),
+    w: WhatIf = NO_WHATIF,
 ) -> InspectView:
     """Everything the panel body shows for one name, traced under the weights ``key`` of ``step``.
 
     The parts of PARTS are computed and drawn only when named in ``opened`` (the page has them
-    open); the others are left for the page to ask for when they are opened."""
+    open); the others are left for the page to ask for when they are opened. Under a what-if
+    ``w``: its K greys the cells it drops, its bug draws the broken pass's gammas on the map."""
     t, k = selected if selected and 1 <= selected[1] <= selected[0] <= r.T else (r.T, r.T)
     walk = walk if 1 <= walk <= r.T else 0
-    maps = gamma_map(r, VECTOR_URL), dW_h_bars(r)
-    table = table_view(r, walk) if "table" in opened else None
+    dropped = dropped_mask(r.T, w.K) if w.K is not None else None
+    norms = r.broken(w.bug).gamma_norms if w.bug else None
+    maps = gamma_map(r, VECTOR_URL, dropped=dropped, norms=norms), dW_h_bars(r)
+    table = table_view(r, walk, w.K) if "table" in opened else None
     return InspectView(
         name=r.name,
         key=key,
@@ -203,8 +218,11 @@ def inspect_view(
         decay=decay_view(r) if "decay" in opened else None,
         dW_h_sum=cell(r.dW_h_norm_sum),
         dW_h_norm=cell(r.dW_h_norm),
-        grad=grad_check_view(r) if "grad" in opened else None,
+        grad=grad_check_view(r, w.bug) if "grad" in opened else None,
         vector=vector_view(r, t, k),
+        whatif=whatif_view(w),
+        trunc=truncation_view(r, w),
+        estimates=estimates_view(r, w) if "estimates" in opened else None,
     )
 
 

@@ -1,6 +1,7 @@
 """The step-backwards walk: the accumulation table with step k lit, and what k lights on the charts.
 
-    walk_view(report, walk)       the table, step k's row spelled out (templates/partials/inspect/walk.html)
+    walk_view(report, walk, K)    the table, step k's row spelled out (templates/partials/inspect/walk.html);
+                                  with a truncation K, what step k no longer receives
     walk_layers(g, acc, bars, k)  the marks step k puts on the gamma map, the gamma(k) map and the
                                   dJ/dW_h(k) bars, drawn over them (templates/charts/walk_layer.svg)
 
@@ -15,8 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from app.inspect.charts import AccumulatedMap, BarChart, GammaMap
 from app.inspect.numbers import Cell, cell
+from rnn_core.estimates import dropped_received
 from rnn_core.inspect_report import InspectReport
 
 CURRENT, PASSED = "walk-current", "walk-passed"  # what step k uses; what it hands on to k - 1
@@ -37,6 +41,7 @@ class RowView:
     passes: Cell
     running: Cell
     css: str  # walk-current / walk-from / walk-to / ""
+    dropped: Cell | None = None  # |sum_{t >= k+K} gamma_t(k)|: what truncation at K withholds
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class WalkView:
     next_k: int  # what the step-back button asks for
     rows: tuple[RowView, ...]
     current: RowView | None  # the row of step k, spelled out above the table
+    K: int | None = None  # the truncation in force: each row says what step k no longer receives
 
 
 def _row_class(row_k: int, walk: int) -> str:
@@ -54,11 +60,15 @@ def _row_class(row_k: int, walk: int) -> str:
     return {walk: CURRENT, walk + 1: "walk-from", walk - 1: "walk-to"}.get(row_k, "")
 
 
-def walk_view(r: InspectReport, walk: int) -> WalkView:
-    """The accumulation table with step k = ``walk`` lit (0, or out of range: none yet)."""
+def walk_view(r: InspectReport, walk: int, K: int | None = None) -> WalkView:
+    """The accumulation table with step k = ``walk`` lit (0, or out of range: none yet).
+
+    With a truncation K, each row also says what step k no longer receives: the gammas
+    gamma_t(k) of the losses t >= k + K, which the band t - K < k <= t leaves out."""
     T = r.T
     walk = walk if 1 <= walk <= T else 0
     chars = {s.t: f"{s.x} → {s.y}" for s in r.steps}
+    withheld = None if K is None else np.linalg.norm(dropped_received(r.trace, K), axis=1)
     rows = []
     for row in r.table:
         css = _row_class(row.k, walk)
@@ -75,6 +85,7 @@ def walk_view(r: InspectReport, walk: int) -> WalkView:
                 passes=cell(row.passes, moving or ("moves-from" if css == "walk-from" else "")),
                 running=cell(row.running, moving),
                 css=css,
+                dropped=None if withheld is None else cell(float(withheld[row.k - 1]), "dropped"),
             )
         )
     return WalkView(
@@ -83,6 +94,7 @@ def walk_view(r: InspectReport, walk: int) -> WalkView:
         next_k=walk - 1 if walk > 1 else T,
         rows=tuple(rows),
         current=next((row for row in rows if row.k == walk), None),
+        K=K,
     )
 
 

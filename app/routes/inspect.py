@@ -5,10 +5,16 @@
     GET /fragments/inspect/start          the panel body for a first name of the data set
     GET /fragments/inspect/walk?walk=k    the accumulation table with step k lit
     GET /fragments/inspect/gamma?t=&k=    one gamma_t(k) across the hidden units
-    GET /fragments/inspect/more?part=     a part the panel draws when opened: table, grad, decay
+    GET /fragments/inspect/more?part=     a part the panel draws when opened: table, grad, decay,
+                                          estimates
 
 The panel's requests name the parts it has open (``open``, repeated), which the
 body then draws in place; closed ones are asked for when they are opened.
+
+The body, the walk and the parts also take the panel's what-if (app/inspect/whatif.py):
+``k_trunc`` (a truncation K for this name), ``clip`` (a clip norm) and ``bug`` (a broken copy
+of the backward pass; asking for one opens the gradient check, which it is meant to fail).
+A bad one is a 422 with a sentence, shown beside the what-if bar.
 
 Handlers are plain functions, so FastAPI runs them in its thread pool: taking a
 snapshot of the weights never blocks the event loop, and the tracing itself runs
@@ -35,6 +41,7 @@ from app.inspect.service import (
     Job,
     JobKind,
     SnapshotSource,
+    WhatIfError,
     get_inspection,
 )
 from app.inspect.views import render
@@ -45,6 +52,8 @@ InspectionDep = Annotated[InspectionService, Depends(get_inspection)]
 Step = Annotated[int, Query(ge=0, le=1_000)]
 #: The parts of the panel body the page has open (app/inspect/parts.py PARTS), drawn in place.
 Opened = Annotated[list[str], Query(alias="open")]
+#: The what-if of the panel, as typed: checked (and refused in words) by app/inspect/whatif.py.
+WhatIfText = Annotated[str, Query()]
 
 
 class GuessOut(BaseModel):
@@ -128,9 +137,11 @@ def _refused_json(exc: InspectNameError) -> JSONResponse:
 def _html(service: InspectionService, make_job: Callable[[], Job]) -> Response:
     """The answer to one of the panel's requests, or the refusal shown beside the input."""
     try:
-        job = make_job()  # refuses a name that cannot be inspected
+        job = make_job()  # refuses a name that cannot be inspected, or a what-if
     except InspectNameError as exc:
         return HTMLResponse(render("error", message=str(exc)), 422)
+    except WhatIfError as exc:
+        return HTMLResponse(render("whatif_error", message=str(exc), field=exc.field), 422)
     done = service.run(job)
     return HTMLResponse(done.body, done.status)
 
@@ -181,20 +192,28 @@ def inspect_fragment(
     fresh: bool = False,
     learn: str = "",
     opened: Opened = [],  # noqa: B006 (FastAPI copies a query default)
+    k_trunc: WhatIfText = "",
+    clip: WhatIfText = "",
+    bug: WhatIfText = "",
 ) -> Response:
     """The panel body for ``name``; 204 when ``key`` names the weights already shown.
 
     ``learn``: the step a Learn walk was at (the form sends it), kept for the new name on fresh
-    weights; a name asked for by a person goes into the page's address."""
+    weights; a name asked for by a person goes into the page's address. ``k_trunc``, ``clip``,
+    ``bug``: the what-if; a bug opens the gradient check (what it is meant to fail)."""
     try:
         q = query_of(learn) if learn.strip() else None
     except LearnError:
         q = LearnQuery(1)
     if key and q is None and key == service.current_key(run):
         return Response(status_code=204)
+    whatif = (k_trunc, clip, bug)
+    shown = [*opened, "grad"] if bug.strip() else opened
     response = _html(
         service,
-        lambda: service.job(run, name, "result", walk=walk, t=t, k=k, fresh=fresh, learn=q, opened=opened),
+        lambda: service.job(
+            run, name, "result", walk=walk, t=t, k=k, fresh=fresh, learn=q, opened=shown, whatif=whatif
+        ),
     )
     if fresh and response.status_code == 200:
         changes = {"name": name.strip(), **({"learn": q.step} if q else {})}
@@ -236,10 +255,19 @@ def inspect_start(
 
 @router.get("/fragments/inspect/walk", response_class=HTMLResponse, include_in_schema=False)
 def inspect_walk(
-    run: PageRunDep, service: InspectionDep, name: str = "", key: str = "", walk: Step = 0
+    run: PageRunDep,
+    service: InspectionDep,
+    name: str = "",
+    key: str = "",
+    walk: Step = 0,
+    k_trunc: WhatIfText = "",
+    clip: WhatIfText = "",
+    bug: WhatIfText = "",
 ) -> Response:
-    """The accumulation table with step k = ``walk`` lit, from the weights the page shows."""
-    return _html(service, lambda: service.job(run, name, "walk", want=key, walk=walk))
+    """The accumulation table with step k = ``walk`` lit, from the weights the page shows (with a
+    truncation K, what each step no longer receives)."""
+    whatif = (k_trunc, clip, bug)
+    return _html(service, lambda: service.job(run, name, "walk", want=key, walk=walk, whatif=whatif))
 
 
 @router.get("/fragments/inspect/gamma", response_class=HTMLResponse, include_in_schema=False)
@@ -258,11 +286,16 @@ def inspect_more(
     key: str = "",
     part: str = "",
     walk: Step = 0,
+    k_trunc: WhatIfText = "",
+    clip: WhatIfText = "",
+    bug: WhatIfText = "",
 ) -> Response:
     """A part of the panel body drawn when it is opened, from the weights the page shows: the
-    accumulation table (with step ``walk`` of its walk lit), the gradient check or the decay plot."""
-    kinds: dict[str, JobKind] = {"table": "table", "grad": "grad", "decay": "decay"}
+    accumulation table (with step ``walk`` of its walk lit), the gradient check, the decay plot or
+    the gradient estimates, under the what-if the panel holds."""
+    kinds: dict[str, JobKind] = {"table": "table", "grad": "grad", "decay": "decay", "estimates": "estimates"}
     if part not in PARTS or part not in kinds:
         message = f"the panel has no part {part!r} to show (only {', '.join(PARTS)})"
         return HTMLResponse(render("error", message=message), 422)
-    return _html(service, lambda: service.job(run, name, kinds[part], want=key, walk=walk))
+    whatif = (k_trunc, clip, bug)
+    return _html(service, lambda: service.job(run, name, kinds[part], want=key, walk=walk, whatif=whatif))

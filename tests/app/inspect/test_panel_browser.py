@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Locator, Page, Request, Response, expect
 
 from ..conftest import CHROMIUM, RESULTS, by
+from ..web.axe import serious_violations
 
 NAME = "boosaurus"  # T = 10 steps
 IN_ITS_BOX = """row => {
@@ -215,3 +216,78 @@ def test_the_event_stream_drives_the_refresh(page: Page) -> None:
         f"Number(document.querySelector('[data-testid=inspect-summary]').dataset.step) > {step}",
         timeout=10_000,
     )
+
+
+def test_a_what_if_K_greys_the_dropped_cells(page: Page) -> None:
+    """Typing a what-if K greys the cells k <= t - K, says what they cost, and keeps them grey
+    as the panel follows training (the K travels in the panel's hidden state)."""
+    field = by(page, "inspect-input")
+    field.fill(NAME)
+    with page.expect_response(lambda r: "/fragments/inspect?" in r.url and "fresh=1" in r.url):
+        field.press("Enter")
+    expect(summary(page)).to_have_attribute("data-name", NAME, timeout=10_000)
+    grey = by(page, "gamma-heatmap").locator("rect.g-cell.dropped")
+    expect(grey).to_have_count(0)
+    T, K = len(NAME) + 1, 3
+    by(page, "whatif-k").fill(str(K))
+    with page.expect_response(lambda r: "/fragments/inspect?" in r.url and f"k_trunc={K}" in r.url) as asked:
+        by(page, "whatif-k").press("Enter")
+    assert asked.value.status == 200
+    expect(grey).to_have_count((T - K) * (T - K + 1) // 2, timeout=10_000)
+    expect(grey.first).to_have_css("fill", "rgb(213, 216, 222)")
+    assert "dropped by truncation" in (grey.first.get_attribute("aria-label") or "")
+    expect(by(page, "trunc-cosine")).to_be_visible()
+    expect(by(page, "trunc-ratio")).to_be_visible()
+    step = summary(page).get_attribute("data-step") or "0"
+    page.wait_for_function(
+        f"Number(document.querySelector('[data-testid=inspect-summary]').dataset.step) > {step}",
+        timeout=10_000,
+    )
+    expect(grey).to_have_count((T - K) * (T - K + 1) // 2)  # a refresh keeps the what-if
+    by(page, "whatif-k").fill("0")
+    by(page, "whatif-k").press("Enter")
+    expect(by(page, "whatif-error")).to_contain_text("whole number")
+    expect(grey).to_have_count((T - K) * (T - K + 1) // 2)  # refused: the view stays
+    shot(page, "inspect-whatif-k.png")
+    by(page, "whatif-k").fill("")
+    by(page, "whatif-k").press("Enter")
+    expect(grey).to_have_count(0, timeout=10_000)
+    expect(by(page, "whatif-error")).to_have_text("")
+
+
+def test_choosing_a_bug_turns_the_gradient_check_red(page: Page) -> None:
+    verdict = by(page, "grad-verdict")
+    by(page, "bug-select").select_option("no-sigma-prime")
+    expect(verdict).to_have_attribute("data-ok", "false", timeout=15_000)
+    expect(verdict).to_contain_text("fails")
+    expect(by(page, "grad-card")).to_have_class("inspect-card grad-card broken")
+    expect(verdict.locator("b").first).to_have_css("color", "rgb(197, 34, 31)")  # --bad
+    expect(by(page, "broken-map-note")).to_contain_text("Eq. 6.2")
+    page.locator("#more-grad").scroll_into_view_if_needed()
+    page.screenshot(path=str(RESULTS / "inspect-broken.png"))
+    by(page, "bug-select").select_option("")
+    expect(verdict).to_have_attribute("data-ok", "true", timeout=15_000)
+    expect(by(page, "broken-map-note")).to_have_count(0)
+
+
+def test_the_what_if_views_are_accessible(page: Page) -> None:
+    """Truncation, a bug and every part open (the estimates, the decay's spectral view): axe-clean."""
+    by(page, "whatif-k").fill("2")
+    by(page, "whatif-k").press("Enter")
+    expect(by(page, "trunc-cosine")).to_be_visible(timeout=10_000)
+    by(page, "bug-select").select_option("overwrite")
+    expect(by(page, "grad-verdict")).to_have_attribute("data-ok", "false", timeout=15_000)
+    open_more(page)
+    expect(by(page, "grad-estimates")).to_be_visible(timeout=15_000)
+    expect(by(page, "decay-spectral")).to_be_visible(timeout=15_000)
+    expect(by(page, "bptt-table").locator('td[data-col="dropped"]')).to_have_count(len(NAME) + 1)
+    page.locator("#more-estimates").scroll_into_view_if_needed()
+    page.screenshot(path=str(RESULTS / "inspect-estimates.png"))
+    page.locator("#more-decay").scroll_into_view_if_needed()
+    page.screenshot(path=str(RESULTS / "inspect-decay-spectral.png"))
+    assert serious_violations(page) == []
+    by(page, "bug-select").select_option("")
+    expect(by(page, "grad-verdict")).to_have_attribute("data-ok", "true", timeout=15_000)
+    by(page, "whatif-k").fill("")
+    by(page, "whatif-k").press("Enter")
+    expect(by(page, "trunc-cosine")).to_have_count(0, timeout=10_000)
