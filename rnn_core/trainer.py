@@ -35,6 +35,7 @@ from .best import BestWeights
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import load_names, split_names
+from .divergence import DIVERGENCE_RATIO, DivergedError, divergence
 from .events import EVENTS, Callback, EvalInfo, Info, SampleInfo, StepInfo
 from .history import record_point
 from .model import RNN
@@ -47,22 +48,11 @@ __all__ = ["EVENTS", "Callback", "DivergedError", "EvalInfo", "SampleInfo", "Ste
 EVAL_CHUNK = 512  # names per forward pass when computing the validation loss
 
 
-class DivergedError(RuntimeError):
-    """The loss or a gradient stopped being finite (or exploded); the weights were kept.
-
-    `step` is the step that failed, `what` what went wrong there, `advice` what to change.
-    """
-
-    def __init__(self, step: int, what: str, advice: str) -> None:
-        super().__init__(f"step {step}: {what}; {advice}")
-        self.step, self.what, self.advice = step, what, advice
-
-
 class Trainer:
     """Trains an RNN on a list of names; see docs/ARCHITECTURE.md "Seams" for the interface."""
 
     #: A batch loss above this many times ln V (uniform guessing) counts as diverged.
-    divergence_ratio: float = 4.0
+    divergence_ratio: float = DIVERGENCE_RATIO
 
     def __init__(self, config: TrainConfig, names: Sequence[str], vocab: Vocab | None = None) -> None:
         self.config = config.validate()
@@ -120,7 +110,7 @@ class Trainer:
         chars = seqs.n_steps
         train_loss = loss / chars
         grad_norm = global_norm(grads)
-        problem = self._divergence(train_loss, grad_norm)
+        problem = divergence(train_loss, grad_norm, self.vocab.size, self.divergence_ratio)
         if problem is not None:
             self._batches.restore_position(saved_position)
             raise DivergedError(self.step + 1, *problem)
@@ -347,21 +337,6 @@ class Trainer:
     def _make_optimizer(self) -> Optimizer:
         kw = {"momentum": self.config.momentum} if self.config.optimizer == "sgd" else {}
         return make_optimizer(self.config.optimizer, self.model.params, self.config.learning_rate, **kw)
-
-    def _divergence(self, train_loss: float, grad_norm: float) -> tuple[str, str] | None:
-        """Why this step counts as diverged and what to change, or None if it does not."""
-        if not math.isfinite(train_loss):
-            return f"the loss is {train_loss}", "lower the learning rate or turn on clipping"
-        if not math.isfinite(grad_norm):
-            return "a gradient is not finite", "lower the learning rate or turn on clipping"
-        ceiling = self.divergence_ratio * math.log(self.vocab.size)
-        if train_loss > ceiling:
-            what = (
-                f"the loss {train_loss:.3g} nats/char is far above uniform guessing "
-                f"({math.log(self.vocab.size):.3g})"
-            )
-            return what, "lower the learning rate"
-        return None
 
     def _record(self, point: dict[str, Any]) -> None:
         """Add a history point (``history``: merged into the same step's, downsampled)."""

@@ -6,13 +6,11 @@ or this module turns it into a `Job`: the checked name, a snapshot of the weight
 page wants drawn. `answer(job)` builds the `InspectReport` (rnn_core.inspect_report)
 and renders it, as HTML for the panel or as JSON for /api/inspect.
 
-Where the work runs: in one worker process. The training thread holds the GIL
-for most of its Python-level work, and a trace done beside it in the server's
-own process runs four to five times slower than alone; in its own process it
-only shares the CPU. If the worker cannot start or breaks, the job runs in the
-calling thread instead (the routes are plain functions that FastAPI runs in its
-thread pool, so the event loop never waits either way). The worker ends with
-the server however the server ends (see `watch_server`).
+Where the work runs: in one worker process (app/inspect/process.py), so a
+trace and its rendering never hold the web process's GIL while it serves
+requests and event streams; if the worker cannot start or breaks, the job runs
+in the calling thread instead (the routes are plain functions that FastAPI runs
+in its thread pool, so the event loop never waits either way).
 
 Reports are cached (in whichever process answers) by (name, weights key), so the
 page's step-backwards walk and heatmap clicks read the very numbers the page
@@ -32,19 +30,14 @@ truncated, clipped and broken numbers are computed only when a what-if asks for 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import json
 import logging
-import multiprocessing
 import os
 import secrets
-import threading
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
-from multiprocessing.connection import Connection
 from typing import Literal
 
 from app.inspect.frozen import FrozenSnapshots, Snapshot, SnapshotSource
@@ -52,6 +45,7 @@ from app.inspect.kept import Kept
 from app.inspect.learn import LearnError, LearnMeta, LearnQuery, learn_view
 from app.inspect.names import InspectNameError, clean_name, known_characters
 from app.inspect.parts import PARTS, part_view
+from app.inspect.process import WorkerProcess
 from app.inspect.views import (
     MAX_INSPECT_CHARS,
     inspect_view,
@@ -213,37 +207,13 @@ def _answer(job: Job, done: Inspected) -> Answer:
     return Answer(200, html)
 
 
-def warm_up() -> None:
-    """Nothing: a first job that makes the worker process start and import this module."""
-
-
-def watch_server(alive: Connection) -> None:
-    """In the worker: end this process once the server that started it is gone.
-
-    A pool's worker outlives a server that was killed, or one that exits while
-    the pool's own shutdown is still pending, and it would keep the forkserver
-    behind it alive too. ``alive`` is the reading end of a pipe whose only
-    writer is the server: a daemon thread waits on it, and end of file means
-    the server has closed it or died."""
-
-    def watch() -> None:
-        with contextlib.suppress(EOFError, OSError):
-            alive.recv()
-        os._exit(0)
-
-    threading.Thread(target=watch, name="inspect-watch-server", daemon=True).start()
-
-
 # ------------------------------------------------------------------ service
 class InspectionService:
     """Turns requests into jobs and has them answered, in a worker process when it can."""
 
     def __init__(self, processes: bool = True) -> None:
         self._token = secrets.token_hex(3)  # a restarted server never reuses a key
-        self._use_pool = processes
-        self._pool: ProcessPoolExecutor | None = None
-        self._alive: dict[ProcessPoolExecutor, Connection] = {}  # closing one ends its worker
-        self._lock = threading.Lock()
+        self.process = WorkerProcess(enabled=processes)
         self.frozen = FrozenSnapshots()  # the weights each Learn walk reads, by key
 
     def key_of(self, snap: Snapshot) -> str:
@@ -297,13 +267,13 @@ class InspectionService:
 
     def run(self, job: Job) -> Answer:
         """The job's answer, from the worker process if it is up, else from this thread."""
-        pool = self._worker()
+        pool = self.process.get()
         if pool is not None:
             try:
                 return pool.submit(answer, job).result(timeout=WORKER_TIMEOUT)
             except (BrokenProcessPool, OSError, TimeoutError, RuntimeError) as exc:
                 log.warning("inspect worker failed (%s); answering in the server process", exc)
-                self._drop_worker(pool)
+                self.process.drop(pool)
         return answer(job)
 
     def default_name(self, source: SnapshotSource) -> str:
@@ -319,43 +289,7 @@ class InspectionService:
 
     def close(self) -> None:
         """Stop the worker process once its job is done (it starts again on the next job)."""
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-            self._drop_worker(pool)
-
-    # ----------------------------------------------------------- the worker
-    def _worker(self) -> ProcessPoolExecutor | None:
-        if not self._use_pool:
-            return None
-        with self._lock:
-            if self._pool is None:
-                try:
-                    # forkserver: a clean process, never a fork of this one and its threads
-                    context = multiprocessing.get_context("forkserver")
-                    alive, writer = context.Pipe(duplex=False)  # we hold the only writer
-                    self._pool = ProcessPoolExecutor(
-                        max_workers=1,
-                        mp_context=context,
-                        initializer=watch_server,
-                        initargs=(alive,),
-                    )
-                    self._alive[self._pool] = writer
-                    self._pool.submit(warm_up)  # start it (and its imports) before the first job
-                except (OSError, ValueError) as exc:
-                    log.warning("no inspect worker process (%s): inspecting in-process", exc)
-                    self._use_pool = False
-            return self._pool
-
-    def _drop_worker(self, pool: ProcessPoolExecutor) -> None:
-        with self._lock:
-            if self._pool is pool:
-                self._pool = None
-            alive = self._alive.pop(pool, None)  # this pool's pipe, never a newer pool's
-        pool.shutdown(wait=False, cancel_futures=True)
-        if alive is not None:
-            alive.close()  # the worker ends even if it is busy or stuck
+        self.process.close()
 
 
 @lru_cache

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.inspect.charts import PLOT_WIDTH, VectorBar
+from app.inspect.bars import VectorBar
+from app.inspect.charts import PLOT_WIDTH
 from app.inspect.numbers import exact
 
 

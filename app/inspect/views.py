@@ -33,15 +33,8 @@ import numpy as np
 from markupsafe import Markup
 
 from app.http.schemas import MAX_NAME_CHARS
-from app.inspect.charts import (
-    BarChart,
-    GammaMap,
-    VectorChart,
-    accumulated_map,
-    dW_h_bars,
-    gamma_map,
-    vector_chart,
-)
+from app.inspect.bars import BarChart, VectorChart, dW_h_bars, vector_chart
+from app.inspect.charts import GammaMap, accumulated_map, gamma_map
 from app.inspect.estimates import EstimatesView, TruncView, estimates_view, truncation_view
 from app.inspect.numbers import Cell, cell, exact, fmt
 from app.inspect.parts import (

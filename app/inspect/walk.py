@@ -18,7 +18,8 @@ from typing import Literal
 
 import numpy as np
 
-from app.inspect.charts import AccumulatedMap, BarChart, GammaMap
+from app.inspect.bars import BarChart
+from app.inspect.charts import AccumulatedMap, GammaMap
 from app.inspect.numbers import Cell, cell
 from rnn_core.estimates import dropped_received
 from rnn_core.inspect_report import InspectReport

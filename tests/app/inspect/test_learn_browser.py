@@ -164,6 +164,7 @@ def test_the_walk_holds_still_while_training_goes_on(page: Page, live_server: Li
 
 def test_hovering_a_cell_lights_its_row_its_step_and_its_bar(page: Page) -> None:
     page.locator("#more-table > summary").click()
+    expect(by(page, "bptt-table").locator('tr[data-k="3"]')).to_be_visible()  # drawn when opened
     cell = page.locator('[data-testid="gamma-heatmap"] rect.g-cell[data-t="7"][data-k="3"]')
     cell.hover()
     expect(by(page, "bptt-table").locator('tr[data-k="3"]')).to_have_class(LINKED)

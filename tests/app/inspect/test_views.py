@@ -558,7 +558,7 @@ WORKER_PID = """
 import os, sys
 from app.inspect.service import InspectionService
 service = InspectionService()  # kept: its end of the pipe keeps the worker alive
-pool = service._worker()
+pool = service.process.get()
 print(pool.submit(os.getpid).result(timeout=60), flush=True)
 os._exit(0)  # the server dies without a word: no shutdown of the pool
 """
