@@ -33,11 +33,11 @@ from typing import Any
 from app.training.outbox import Outbox
 from app.training.placement import Placement
 from app.training.states import NoSuchRunError, NotNowError, RefusedError, RunError
-from app.training.worker import Worker
+from app.training.worker import Worker, lower_priority
 
 log = logging.getLogger("bptt_lab.pool")
 
-SLICE = 0.02  # seconds of stepping between two looks at the pipe
+SLICE = 0.005  # seconds of stepping between two looks at the pipe (a command waits at most this)
 CALL_TIMEOUT = 60.0  # seconds a command may take before the caller gives up
 ERRORS: dict[str, type[RunError]] = {
     "NotNowError": NotNowError,
@@ -53,6 +53,7 @@ class WorkerLostError(NotNowError):
 # ------------------------------------------------------------ in the worker
 def serve(conn: Connection) -> None:
     """The worker process: answer commands, step runs in between, ship their reports."""
+    lower_priority()
     worker = Worker(Outbox())
     wait = 0.0
     while True:

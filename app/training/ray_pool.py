@@ -32,7 +32,7 @@ from app.training.outbox import Checkpoint, Event, Outbox
 from app.training.placement import Placement
 from app.training.pool import ERRORS, SLICE, WorkerLostError, answer_command
 from app.training.states import NotNowError
-from app.training.worker import Worker
+from app.training.worker import Worker, lower_priority
 
 log = logging.getLogger("bptt_lab.ray")
 
@@ -51,6 +51,7 @@ class WorkerActor:
 
     def __init__(self) -> None:
         self.incarnation = secrets.token_hex(8)  # a restarted actor is a new one, with no runs
+        lower_priority()
         self.worker = Worker(Outbox())
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)

@@ -13,6 +13,9 @@ the host calls `work(budget)`, which steps the running runs:
 - at its pace: a run with `steps_per_second` set steps no sooner than its pace
   allows (and may change it while it runs).
 
+Its host runs it at a lower priority than the web process (`lower_priority`):
+on shared cores a request is answered first and training takes what is left.
+
 Everything a run reports goes into the worker's `Outbox`: events (state,
 progress, sample) and checkpoints (bytes the web process writes to storage
 that outlives any worker). The host ships the outbox after each command and
@@ -22,6 +25,7 @@ each slice of work; the web process never shares memory with a worker.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +44,17 @@ from rnn_core.trainer import Trainer
 log = logging.getLogger("bptt_lab.worker")
 
 IDLE_WAIT = 0.5  # seconds a host may sleep when no run is due (a command wakes it at once)
+#: How much lower than the web process a worker runs: a student's click (generate, inspect, a
+#: page) is served at once however many runs train, and training takes the CPU that is left.
+WORKER_NICENESS = 10
+
+
+def lower_priority() -> None:
+    """Run this (worker) process at WORKER_NICENESS, so the web process on the same cores is served first."""
+    try:
+        os.nice(WORKER_NICENESS)
+    except OSError as exc:  # not allowed here: train at the same priority, as before
+        log.warning("could not lower the worker's priority (%s)", exc)
 
 
 @dataclass(frozen=True)
