@@ -114,7 +114,7 @@ def triangle_map(
         fills = np.where(dropped, DROPPED_FILL, fills)
     gone = np.zeros((T, T), dtype=bool) if dropped is None else dropped
     every = 1 if size >= 13 else 2
-    shown = [i for i in range(T) if i % every == 0 or i == T - 1]
+    shown = axis_labels(T, every)
     rows_t, cols_k = np.tril_indices(T)  # row by row, k = 1..t: the order the grid reads
     xs = [round(left + k * size, 2) for k in range(T)]
     ys = [round(top + t * size, 2) for t in range(T)]
@@ -153,6 +153,18 @@ def triangle_map(
         T=T,
         selected=selected if selected and 1 <= selected[1] <= selected[0] <= T else (T, T),
     )
+
+
+def axis_labels(T: int, every: int) -> list[int]:
+    """The 0-based steps labelled on an axis of T: every ``every``-th and the last (which takes
+    the place of the one before it when they would touch)."""
+    shown = list(range(0, T, every))
+    if shown[-1] != T - 1:
+        if T - 1 - shown[-1] < every and len(shown) > 1:
+            shown[-1] = T - 1
+        else:
+            shown.append(T - 1)
+    return shown
 
 
 def gamma_map(
