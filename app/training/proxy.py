@@ -8,8 +8,7 @@ publishes what the worker reports on the event hub, and writes the worker's
 checkpoints to the run's folder (storage that outlives any worker), warning
 per run when that fails. Actions go to the worker and come back with the
 run's status. The weights are read as a snapshot of a known version, fetched
-from the worker and kept until the version moves (while the run trains, for
-SNAPSHOT_MAX_AGE at most).
+from the worker and kept until the version moves.
 """
 
 from __future__ import annotations
@@ -37,10 +36,6 @@ from rnn_core.config import TrainConfig
 log = logging.getLogger("bptt_lab.proxy")
 
 HISTORY_MAX_AGE = 0.5  # seconds a training run's history is reused before it is fetched again
-#: Seconds a training run's weights snapshot is reused: while it trains its weights move with
-#: every step, so a snapshot a moment old is as good as a new one, and asking the worker (busy
-#: stepping, at a lower priority) for each generate or inspect costs those requests 10-20 ms.
-SNAPSHOT_MAX_AGE = 0.25
 
 
 class Publisher(Protocol):
@@ -74,7 +69,6 @@ class RunProxy:
         self._status: Status | None = status
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
-        self._snapshot_at = 0.0  # monotonic time of its fetch
         self._history: tuple[int, float, list[dict[str, Any]]] | None = None
 
     # ------------------------------------------------------------------ reading
@@ -140,14 +134,9 @@ class RunProxy:
         return history
 
     def snapshot(self) -> Snapshot:
-        """The weights in float64 at a known version, fetched from the worker when they moved.
-
-        While the run trains, a snapshot younger than SNAPSHOT_MAX_AGE is reused."""
-        snap, now = self._snapshot, time.monotonic()
-        if snap is not None and (
-            snap.version == self.version
-            or (self.state is RunState.RUNNING and now - self._snapshot_at < SNAPSHOT_MAX_AGE)
-        ):
+        """The weights in float64 at a known version, fetched from the worker when they moved."""
+        snap = self._snapshot
+        if snap is not None and snap.version == self.version:
             return snap
         weights = self._call("weights")
         vocab = Vocab(weights["chars"])
@@ -162,7 +151,7 @@ class RunProxy:
             weights["version"],
             self.run_id,
         )
-        self._snapshot, self._snapshot_at = snap, now
+        self._snapshot = snap
         return snap
 
     def checkpoint_file(self) -> tuple[bytes, int]:

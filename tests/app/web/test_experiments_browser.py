@@ -49,8 +49,10 @@ def test_each_preset_makes_its_runs_and_opens_the_comparison(
 
 
 def test_the_grad_norm_chart_gains_points(browser: Browser, live_server: LiveServer) -> None:
+    made = httpx.post(f"{live_server.url}/api/runs", json={"steps_per_second": 20, "max_steps": 100_000})
+    assert made.status_code == 201, made.text  # paced: its history grows a point a step, far from its bound
     page, errors = tab(browser)
-    page.goto(live_server.url + "/")
+    page.goto(f"{live_server.url}/runs/{made.json()['id']}")
     chart = by(page, "grad-norm-chart")
     expect(chart).to_be_visible()
     points = "Number(document.querySelector('[data-testid=grad-norm-chart] svg').dataset.points)"
