@@ -140,6 +140,8 @@ class Placement(Generic[C]):
                 listener.recovered(client.call(key, "open", listener.recovery()))
             except RunError as exc:
                 log.error("run %s could not be brought back: %s", key, exc)
+            except Exception:  # on a reader thread: say it, and bring back the others
+                log.exception("run %s could not be brought back", key)
 
     def _forget(self, key: str) -> None:
         with self._lock:
