@@ -52,8 +52,21 @@ InspectionDep = Annotated[InspectionService, Depends(get_inspection)]
 Step = Annotated[int, Query(ge=0, le=1_000)]
 #: The parts of the panel body the page has open (app/inspect/parts.py PARTS), drawn in place.
 Opened = Annotated[list[str], Query(alias="open")]
+
+
 #: The what-if of the panel, as typed: checked (and refused in words) by app/inspect/whatif.py.
-WhatIfText = Annotated[str, Query()]
+class WhatIf(BaseModel):
+    """The what-if the panel holds, as the page sends it (checked by the service's job)."""
+
+    k_trunc: str = ""  # a truncation K for this name
+    clip: str = ""  # a clip norm
+    bug: str = ""  # a broken copy of the backward pass
+
+    def fields(self) -> tuple[str, str, str]:
+        return self.k_trunc, self.clip, self.bug
+
+
+WhatIfDep = Annotated[WhatIf, Query()]
 
 
 class GuessOut(BaseModel):
@@ -184,6 +197,7 @@ def inspect_fragment(
     request: Request,
     run: PageRunDep,
     service: InspectionDep,
+    what_if: WhatIfDep,
     name: str = "",
     key: str = "",
     walk: Step = 0,
@@ -192,9 +206,6 @@ def inspect_fragment(
     fresh: bool = False,
     learn: str = "",
     opened: Opened = [],  # noqa: B006 (FastAPI copies a query default)
-    k_trunc: WhatIfText = "",
-    clip: WhatIfText = "",
-    bug: WhatIfText = "",
 ) -> Response:
     """The panel body for ``name``; 204 when ``key`` names the weights already shown.
 
@@ -207,8 +218,8 @@ def inspect_fragment(
         q = LearnQuery(1)
     if key and q is None and key == service.current_key(run):
         return Response(status_code=204)
-    whatif = (k_trunc, clip, bug)
-    shown = [*opened, "grad"] if bug.strip() else opened
+    whatif = what_if.fields()
+    shown = [*opened, "grad"] if what_if.bug.strip() else opened
     response = _html(
         service,
         lambda: service.job(
@@ -257,16 +268,14 @@ def inspect_start(
 def inspect_walk(
     run: PageRunDep,
     service: InspectionDep,
+    what_if: WhatIfDep,
     name: str = "",
     key: str = "",
     walk: Step = 0,
-    k_trunc: WhatIfText = "",
-    clip: WhatIfText = "",
-    bug: WhatIfText = "",
 ) -> Response:
     """The accumulation table with step k = ``walk`` lit, from the weights the page shows (with a
     truncation K, what each step no longer receives)."""
-    whatif = (k_trunc, clip, bug)
+    whatif = what_if.fields()
     return _html(service, lambda: service.job(run, name, "walk", want=key, walk=walk, whatif=whatif))
 
 
@@ -282,13 +291,11 @@ def inspect_gamma(
 def inspect_more(
     run: PageRunDep,
     service: InspectionDep,
+    what_if: WhatIfDep,
     name: str = "",
     key: str = "",
     part: str = "",
     walk: Step = 0,
-    k_trunc: WhatIfText = "",
-    clip: WhatIfText = "",
-    bug: WhatIfText = "",
 ) -> Response:
     """A part of the panel body drawn when it is opened, from the weights the page shows: the
     accumulation table (with step ``walk`` of its walk lit), the gradient check, the decay plot or
@@ -297,5 +304,5 @@ def inspect_more(
     if part not in PARTS or part not in kinds:
         message = f"the panel has no part {part!r} to show (only {', '.join(PARTS)})"
         return HTMLResponse(render("error", message=message), 422)
-    whatif = (k_trunc, clip, bug)
+    whatif = what_if.fields()
     return _html(service, lambda: service.job(run, name, kinds[part], want=key, walk=walk, whatif=whatif))

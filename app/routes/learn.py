@@ -15,10 +15,12 @@ sentence in the panel, never as the API's JSON.
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import urlencode, urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
 from starlette.datastructures import QueryParams
 
 from app.deps import PageRunDep
@@ -31,6 +33,25 @@ router = APIRouter(prefix="/fragments/learn", tags=["learn"], include_in_schema=
 
 #: The page's query keys of a walk: the step, and the picks as learn_t, learn_k, ...
 URL_KEYS = ("learn", "learn_t", "learn_k", "learn_i", "learn_j")
+
+
+class Picks(BaseModel):
+    """A walk's place, as the page sends it: read as text, checked by `query_of`."""
+
+    step: str = ""
+    t: str = ""
+    k: str = ""
+    i: str = ""
+    j: str = ""
+    play: str = ""
+    fit: str = ""
+
+    def query(self) -> LearnQuery:
+        """The checked place (LearnError naming what is wrong)."""
+        return query_of(self.step, self.t, self.k, self.i, self.j, self.play, self.fit)
+
+
+PicksDep = Annotated[Picks, Query()]
 
 
 def page_url(request: Request, name: str, q: LearnQuery | None) -> str:
@@ -61,18 +82,14 @@ def learn_open(
     request: Request,
     run: PageRunDep,
     service: InspectionDep,
+    picks: PicksDep,
     name: str = "",
-    step: str = "",
-    t: str = "",
-    k: str = "",
-    i: str = "",
-    j: str = "",
     opened: Opened = [],  # noqa: B006 (FastAPI copies a query default)
 ) -> Response:
     """The panel body with Learn at ``step`` (default 1), on fresh weights kept for the walk;
     ``open``: the parts of the panel the page has open, drawn in place."""
     try:
-        q = query_of(step, t, k, i, j)
+        q = picks.query()
         name = name or service.default_name(run)
         job = service.job(run, name, "result", learn=q, fresh=True, opened=opened)
     except (LearnError, InspectNameError) as exc:
@@ -82,22 +99,11 @@ def learn_open(
 
 @router.get("", response_class=HTMLResponse)
 def learn_step(
-    request: Request,
-    run: PageRunDep,
-    service: InspectionDep,
-    name: str = "",
-    snap: str = "",
-    step: str = "",
-    t: str = "",
-    k: str = "",
-    i: str = "",
-    j: str = "",
-    play: str = "",
-    fit: str = "",
+    request: Request, run: PageRunDep, service: InspectionDep, picks: PicksDep, name: str = "", snap: str = ""
 ) -> Response:
     """One step of the walk on its frozen weights ``snap``: the Learn card alone."""
     try:
-        q = query_of(step, t, k, i, j, play, fit)
+        q = picks.query()
         job = service.job(run, name, "learn", learn=q, snap=snap or "-")
     except (LearnError, InspectNameError) as exc:
         return refused(str(exc))
