@@ -137,7 +137,7 @@ def checkpoint_bytes(model: RNN, vocab: Vocab, **state: Unpack[RunState]) -> byt
         raise CheckpointError(f"refusing to save: metadata is not plain JSON ({exc})") from None
     arrays[META_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     buffer = io.BytesIO()
-    # cast: numpy's stub types every keyword like its own `allow_pickle: bool`.
+    # numpy's stubs type each keyword of savez like its `allow_pickle: bool`: hence the dict[str, Any].
     np.savez(buffer, **cast(dict[str, Any], arrays))
     return buffer.getvalue()
 

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.inspect.charts import GammaMap, Label, gamma_map, shared_span
+from app.inspect.decay import decay_axis, distance_ticks
 from app.inspect.numbers import exact, fmt
 from app.web.svg import decades, points_attr
 from rnn_core.inspect_report import InspectReport
 
-DECAY_FLOOR = 1e-16  # medians below this sit on the floor of the decay chart
 WIDTH, HEIGHT = 520.0, 240.0
 LEFT, RIGHT, TOP, BOTTOM = 44.0, 12.0, 12.0, 30.0
 
@@ -123,12 +123,7 @@ def _run_trace(
 
 def decay_overlay(drawn: Sequence[tuple[Look, InspectReport]]) -> DecayOverlay:
     """The median decay of every run on one log axis, its bound beside it (module docstring)."""
-    medians = [r.decays[0].median for _, r in drawn]
-    values = np.concatenate(medians)
-    values = values[np.isfinite(values) & (values > 0)]
-    lo = math.floor(math.log10(max(values.min(), DECAY_FLOOR))) if values.size else -4
-    hi = max(0, math.ceil(math.log10(values.max()))) if values.size else 0
-    lo = min(lo, hi - 1)
+    lo, hi = decay_axis([r.decays[0].median for _, r in drawn])
     T = max(r.T for _, r in drawn)
     x_span = max(T - 1, 1)
     right, bottom = WIDTH - RIGHT, HEIGHT - BOTTOM
@@ -156,8 +151,6 @@ def decay_overlay(drawn: Sequence[tuple[Look, InspectReport]]) -> DecayOverlay:
         right=right,
         bottom=bottom,
         y_grid=tuple((round(py(e), 1), f"1e{e}") for e in decades(lo, hi, 7)),
-        x_ticks=tuple(
-            Label(round(px(d), 1), bottom + 13, str(d)) for d in range(0, T, max(1, math.ceil(x_span / 10)))
-        ),
+        x_ticks=distance_ticks(T, px, bottom + 13),
         lines=tuple(lines),
     )

@@ -16,7 +16,7 @@ the bound's numbers for each activation and say what it implies.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -89,20 +89,28 @@ class DecayPlot:
     measured_cells: int  # the cells the fit used
 
 
-def _decay_axis(own: Decay) -> tuple[int, int]:
-    """Decades of the y axis, from the model's own curve: its smallest finite median (or the
-    floor) up to >= 1. The other activations' curves may leave it; they are clipped at the frame."""
-    values = own.median[np.isfinite(own.median) & (own.median > 0)]
+def decay_axis(medians: Sequence[np.ndarray]) -> tuple[int, int]:
+    """Decades of a decay chart's y axis over these curves: their smallest finite median (or the
+    floor) up to >= 1. The decay plot passes the model's own curve only (the other activations'
+    may leave it: they are clipped at the frame); Compare passes every run's."""
+    joined = np.concatenate(medians) if medians else np.array([])
+    values = joined[np.isfinite(joined) & (joined > 0)]
     lo = math.floor(math.log10(max(values.min(), DECAY_FLOOR))) if values.size else -4
     hi = max(0, math.ceil(math.log10(values.max()))) if values.size else 0
     return min(lo, hi - 1), hi
+
+
+def distance_ticks(T: int, px: Callable[[float], float], y: float) -> tuple[Label, ...]:
+    """About ten labels of the distance t - k = 0 .. T - 1 along a decay chart's x axis, at height y."""
+    every = max(1, math.ceil(max(T - 1, 1) / 10))
+    return tuple(Label(round(px(d), 1), y, str(d)) for d in range(0, T, every))
 
 
 def decay_plot(report: InspectReport) -> DecayPlot:
     """The decay plot of ``report``: its model's activation first, then the others."""
     decays, T = report.decays, report.T
     own = decays[0]
-    lo, hi = _decay_axis(own)
+    lo, hi = decay_axis([own.median])
     x_span = max(T - 1, 1)
     right, bottom = WIDTH - RIGHT, HEIGHT - BOTTOM
 
@@ -147,9 +155,7 @@ def decay_plot(report: InspectReport) -> DecayPlot:
         right=right,
         bottom=bottom,
         y_grid=tuple(GridLine(round(py(10.0**e), 1), f"1e{e}") for e in decades(lo, hi, 7)),
-        x_ticks=tuple(
-            Label(round(px(d), 1), bottom + 13, str(d)) for d in range(0, T, max(1, math.ceil(x_span / 10)))
-        ),
+        x_ticks=distance_ticks(T, px, bottom + 13),
         faint=tuple(
             points_attr((px(d), py(float(own.ratios[t - 1, d]))) for d in range(t)) for t in range(2, T + 1)
         ),
