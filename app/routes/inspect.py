@@ -55,7 +55,7 @@ Opened = Annotated[list[str], Query(alias="open")]
 
 
 #: The what-if of the panel, as typed: checked (and refused in words) by app/inspect/whatif.py.
-class WhatIf(BaseModel):
+class WhatIfQuery(BaseModel):
     """The what-if the panel holds, as the page sends it (checked by the service's job)."""
 
     k_trunc: str = ""  # a truncation K for this name
@@ -66,7 +66,7 @@ class WhatIf(BaseModel):
         return self.k_trunc, self.clip, self.bug
 
 
-WhatIfDep = Annotated[WhatIf, Query()]
+WhatIfDep = Annotated[WhatIfQuery, Query()]
 
 
 class GuessOut(BaseModel):
